@@ -1,0 +1,218 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+// conn is a database/sql connection over one protocol connection. database/sql never uses it from two
+// goroutines at once.
+type conn struct {
+	pc   *protocol.Conn
+	cfg  *Config
+	rows rows // reused for every result set
+}
+
+func newConn(pc *protocol.Conn, cfg *Config) *conn {
+	c := &conn{pc: pc, cfg: cfg}
+	return c
+}
+
+// Prepare is the context-less form of PrepareContext.
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// Close closes the connection (sending COM_QUIT when idle).
+func (c *conn) Close() error { return c.pc.Close() }
+
+// Begin is the context-less form of BeginTx.
+func (c *conn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// BeginTx starts a transaction with the requested isolation level and access mode.
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	level := ""
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadUncommitted:
+		level = "READ UNCOMMITTED"
+	case sql.LevelReadCommitted:
+		level = "READ COMMITTED"
+	case sql.LevelRepeatableRead:
+		level = "REPEATABLE READ"
+	case sql.LevelSerializable:
+		level = "SERIALIZABLE"
+	default:
+		return nil, fmt.Errorf("rawmysql: isolation level %s is not supported", sql.IsolationLevel(opts.Isolation))
+	}
+	if level != "" {
+		if _, err := c.exec(ctx, "SET TRANSACTION ISOLATION LEVEL "+level); err != nil {
+			return nil, err
+		}
+	}
+	q := "START TRANSACTION"
+	if opts.ReadOnly {
+		q = "START TRANSACTION READ ONLY"
+	}
+	if _, err := c.exec(ctx, q); err != nil {
+		return nil, err
+	}
+	return &tx{c: c}, nil
+}
+
+// Ping checks the connection with COM_PING.
+func (c *conn) Ping(ctx context.Context) error {
+	if err := c.pc.Watch(ctx); err != nil {
+		return err
+	}
+	err := c.pc.Ping()
+	return c.finish(ctx, err)
+}
+
+// finish stops watching ctx and maps the error.
+func (c *conn) finish(ctx context.Context, err error) error {
+	if werr := c.pc.Unwatch(); werr != nil && (err != nil || ctx.Err() != nil) {
+		// The context interrupted the command (the connection is discarded).
+		return werr
+	}
+	if err != nil {
+		return mapErr(ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// exec runs a statement without arguments over COM_QUERY.
+func (c *conn) exec(ctx context.Context, query string) (driver.Result, error) {
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	ok, err := c.pc.Exec(query)
+	if err = c.finish(ctx, err); err != nil {
+		return nil, err
+	}
+	return result{affected: int64(ok.AffectedRows), lastID: int64(ok.LastInsertID)}, nil
+}
+
+// queryScalar runs a query returning one value as text.
+func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
+	if err := c.pc.Watch(ctx); err != nil {
+		return "", err
+	}
+	res, err := c.pc.Query(query)
+	if err != nil {
+		return "", c.finish(ctx, err)
+	}
+	var val string
+	var found bool
+	if len(res.Columns) == 1 {
+		p, rerr := res.ReadRow()
+		if rerr == nil {
+			var v [1][]byte
+			if rerr = protocol.DecodeTextRow(p, v[:]); rerr == nil {
+				val, found = string(v[0]), true
+			}
+		}
+		if rerr != nil && rerr != io.EOF {
+			err = rerr
+		}
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err = c.finish(ctx, err); err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("rawmysql: %q returned no value", query)
+	}
+	return val, nil
+}
+
+// ExecContext runs a statement. Statements with arguments go through prepared statements (driver.ErrSkip).
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) > 0 {
+		return nil, driver.ErrSkip
+	}
+	return c.exec(ctx, query)
+}
+
+// QueryContext runs a query and streams its rows.
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) > 0 {
+		return nil, driver.ErrSkip
+	}
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	res, err := c.pc.Query(query)
+	if err != nil {
+		return nil, c.finish(ctx, err)
+	}
+	return c.newRows(ctx, res), nil
+}
+
+// PrepareContext prepares a statement.
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return &stmt{c: c, query: query}, nil
+}
+
+// ResetSession is called by database/sql before a connection is reused.
+func (c *conn) ResetSession(ctx context.Context) error {
+	if c.pc.State() != protocol.StateIdle {
+		return driver.ErrBadConn
+	}
+	if c.cfg.ResetSession {
+		if err := c.pc.Watch(ctx); err != nil {
+			return err
+		}
+		err := c.pc.ResetConnection()
+		if err = c.finish(ctx, err); err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			return fmt.Errorf("%w: reset: %w", driver.ErrBadConn, err)
+		}
+		if err := c.setupSession(ctx); err != nil {
+			return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
+		}
+	}
+	return nil
+}
+
+// IsValid reports whether the connection can be reused.
+func (c *conn) IsValid() bool { return c.pc.State() == protocol.StateIdle }
+
+// result is a driver.Result.
+type result struct {
+	affected int64
+	lastID   int64
+}
+
+// LastInsertId returns the AUTO_INCREMENT value generated by the statement.
+func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
+
+// RowsAffected returns the number of affected (or, with clientFoundRows, matched) rows.
+func (r result) RowsAffected() (int64, error) { return r.affected, nil }
+
+// tx is a driver.Tx.
+type tx struct{ c *conn }
+
+// Commit sends COMMIT.
+func (t *tx) Commit() error {
+	_, err := t.c.exec(context.Background(), "COMMIT")
+	return err
+}
+
+// Rollback sends ROLLBACK.
+func (t *tx) Rollback() error {
+	_, err := t.c.exec(context.Background(), "ROLLBACK")
+	return err
+}

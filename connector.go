@@ -1,0 +1,204 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+// Connector opens connections with a fixed Config. Use it with sql.OpenDB:
+//
+//	cfg := rawmysql.NewConfig()
+//	cfg.User, cfg.Addr, cfg.DBName = "app", "db.internal:3306", "shop"
+//	connector, err := rawmysql.NewConnector(cfg)
+//	db := sql.OpenDB(connector)
+type Connector struct {
+	cfg *Config
+}
+
+// NewConnector validates cfg and returns a Connector holding a private copy of it.
+func NewConnector(cfg *Config) (*Connector, error) {
+	c := cfg.Clone()
+	if err := c.normalize(); err != nil {
+		return nil, err
+	}
+	return newConnector(c), nil
+}
+
+func newConnector(cfg *Config) *Connector { return &Connector{cfg: cfg} }
+
+// Driver returns the rawmysql Driver.
+func (c *Connector) Driver() driver.Driver { return &Driver{} }
+
+// Connect dials the server, runs the handshake and authentication, and applies the session settings of the
+// Config. Config.Timeout bounds all of it together; ctx may end it earlier.
+func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	cfg := c.cfg
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	nc, err := c.dial(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("rawmysql: dial %s %s: %w", cfg.Net, cfg.Addr, ctx.Err())
+		}
+		return nil, fmt.Errorf("%w: rawmysql: dial %s %s: %w", driver.ErrBadConn, cfg.Net, cfg.Addr, err)
+	}
+	opts, err := c.options()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	pc, err := protocol.Connect(ctx, nc, opts)
+	if err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	mc := newConn(pc, cfg)
+	if err := mc.setupSession(ctx); err != nil {
+		pc.Close()
+		return nil, ctxErr(ctx, err)
+	}
+	if cfg.Logger != nil {
+		cfg.Logger.Debug("rawmysql: connected", "addr", cfg.Addr, "server", pc.ServerVersion(), "connection_id", pc.ConnectionID(), "tls", pc.TLS())
+	}
+	return mc, nil
+}
+
+func (c *Connector) dial(ctx context.Context) (net.Conn, error) {
+	cfg := c.cfg
+	if cfg.DialFunc != nil {
+		return cfg.DialFunc(ctx, cfg.Net, cfg.Addr)
+	}
+	if dial := getDialContext(cfg.Net); dial != nil {
+		return dial(ctx, cfg.Addr)
+	}
+	nd := net.Dialer{KeepAlive: 30 * time.Second}
+	nc, err := nd.DialContext(ctx, cfg.Net, cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return nc, nil
+}
+
+func (c *Connector) options() (protocol.Options, error) {
+	cfg := c.cfg
+	coll, ok := protocol.CollationID(cfg.Collation)
+	if !ok {
+		return protocol.Options{}, fmt.Errorf("rawmysql: unknown collation %q", cfg.Collation)
+	}
+	opts := protocol.Options{
+		User:                    cfg.User,
+		Password:                cfg.Passwd,
+		Database:                cfg.DBName,
+		Collation:               coll,
+		MaxPacketSize:           cfg.MaxAllowedPacket,
+		ClientFoundRows:         cfg.ClientFoundRows,
+		MultiStatements:         cfg.MultiStatements,
+		TLS:                     cfg.TLS,
+		TLSPreferred:            cfg.AllowFallbackToPlaintext,
+		Unix:                    cfg.Net == "unix",
+		AllowNativePasswords:    cfg.AllowNativePasswords,
+		AllowCleartextPasswords: cfg.AllowCleartextPasswords,
+		AllowPublicKeyRetrieval: cfg.AllowPublicKeyRetrieval,
+		Compress:                cfg.Compress,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+	}
+	if cfg.MaxAllowedPacket == 0 {
+		opts.MaxPacketSize = 64 << 20 // until the server's value is read
+	}
+	if cfg.Net != "unix" {
+		if host, _, err := net.SplitHostPort(cfg.Addr); err == nil {
+			opts.ServerHost = host
+		}
+	}
+	if cfg.ServerPubKey != "" {
+		opts.ServerPubKey = getServerPubKey(cfg.ServerPubKey)
+		if opts.ServerPubKey == nil {
+			return opts, fmt.Errorf("rawmysql: server public key %q is not registered (RegisterServerPubKey)", cfg.ServerPubKey)
+		}
+	}
+	attrs, err := parseConnectionAttributes(cfg.ConnectionAttributes)
+	if err != nil {
+		return opts, err
+	}
+	opts.Attributes = attrs
+	return opts, nil
+}
+
+// parseConnectionAttributes parses "key:value,key2:value2".
+func parseConnectionAttributes(s string) ([][2]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out [][2]string
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("rawmysql: invalid connectionAttributes entry %q: want key:value", kv)
+		}
+		out = append(out, [2]string{k, strings.TrimSpace(v)})
+	}
+	return out, nil
+}
+
+// setupSession applies charset, maxAllowedPacket=0 and the DSN's session variables.
+func (c *conn) setupSession(ctx context.Context) error {
+	cfg := c.cfg
+	if cfg.Charset != "" {
+		q := "SET NAMES " + cfg.Charset
+		if cfg.Collation != "" && protocol.CollationCharset(mustCollation(cfg.Collation)) == cfg.Charset {
+			q += " COLLATE " + cfg.Collation
+		}
+		if _, err := c.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	if cfg.MaxAllowedPacket == 0 {
+		v, err := c.queryScalar(ctx, "SELECT @@max_allowed_packet")
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("rawmysql: server max_allowed_packet %q is not a positive number", v)
+		}
+		c.pc.SetMaxPacketSize(n)
+	}
+	if len(cfg.Params) > 0 {
+		keys := make([]string, 0, len(cfg.Params))
+		for k := range cfg.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		b.WriteString("SET ")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(k)
+			b.WriteByte('=')
+			b.WriteString(cfg.Params[k])
+		}
+		if _, err := c.exec(ctx, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mustCollation(name string) uint8 {
+	id, _ := protocol.CollationID(name)
+	return id
+}

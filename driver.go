@@ -1,0 +1,70 @@
+// Package rawmysql is a pure-Go MySQL and MariaDB driver for database/sql, written from the wire up.
+//
+// Switch existing code by changing the import and the driver name:
+//
+//	import _ "github.com/rawmysql/rawmysql"
+//
+//	db, err := sql.Open("rawmysql", "user:password@tcp(127.0.0.1:3306)/dbname?parseTime=true")
+//
+// The DSN grammar is the one of github.com/go-sql-driver/mysql; see ParseDSN and Config for the parameters.
+package rawmysql
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+)
+
+// DriverName is the name rawmysql registers with database/sql.
+const DriverName = "rawmysql"
+
+// Driver is the database/sql driver. It is registered as "rawmysql".
+type Driver struct{}
+
+func init() { sql.Register(DriverName, &Driver{}) }
+
+// Open opens a new connection with a DSN. database/sql prefers OpenConnector.
+func (d *Driver) Open(dsn string) (driver.Conn, error) {
+	c, err := d.OpenConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return c.Connect(context.Background())
+}
+
+// OpenConnector parses the DSN once; a malformed DSN is reported here, i.e. by sql.Open.
+func (d *Driver) OpenConnector(dsn string) (driver.Connector, error) {
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return newConnector(cfg), nil
+}
+
+// Interfaces implemented.
+var (
+	_ driver.Driver        = (*Driver)(nil)
+	_ driver.DriverContext = (*Driver)(nil)
+
+	_ driver.Connector = (*Connector)(nil)
+
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+
+	_ driver.Tx     = (*tx)(nil)
+	_ driver.Result = result{}
+
+	_ driver.Rows                           = (*rows)(nil)
+	_ driver.RowsNextResultSet              = (*rows)(nil)
+	_ driver.RowsColumnTypeDatabaseTypeName = (*rows)(nil)
+	_ driver.RowsColumnTypeScanType         = (*rows)(nil)
+	_ driver.RowsColumnTypeNullable         = (*rows)(nil)
+	_ driver.RowsColumnTypeLength           = (*rows)(nil)
+	_ driver.RowsColumnTypePrecisionScale   = (*rows)(nil)
+)

@@ -1,0 +1,762 @@
+package rawmysql
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+// Config is the full configuration of a rawmysql connection. Create it with NewConfig (which sets the
+// defaults) or ParseDSN; a Connector keeps a private copy, so changing a Config after NewConnector has no effect
+// on it.
+type Config struct {
+	User   string // user name
+	Passwd string // password (never printed in errors or logs)
+	Net    string // "tcp", "tcp4", "tcp6", "unix", or a name registered with RegisterDialContext
+	Addr   string // host:port for TCP, a path for unix
+	DBName string // default database, may be empty
+
+	// Params are session system variables applied after connecting with SET (DSN keys this driver does not
+	// know). Values are sent as written.
+	Params map[string]string
+	// ConnectionAttributes are extra connection attributes, "key:value,key2:value2" as in the DSN.
+	ConnectionAttributes string
+
+	Charset   string         // if set, "SET NAMES <Charset>" after connecting
+	Collation string         // connection collation sent in the handshake (default utf8mb4_general_ci)
+	Loc       *time.Location // location for DATETIME/TIMESTAMP values (default time.UTC)
+
+	// MaxAllowedPacket is the largest packet the client sends or accepts (default 64 MiB); 0 asks the server's
+	// max_allowed_packet after connecting.
+	MaxAllowedPacket int
+
+	ServerPubKey string      // name of a key registered with RegisterServerPubKey
+	TLSConfig    string      // the DSN's tls value: "", "false", "true", "skip-verify", "preferred" or a registered name
+	TLS          *tls.Config // TLS configuration to use; set by ParseDSN from TLSConfig or by the user
+	TLSCA        string      // path of a PEM CA bundle to verify the server with (DSN tls-ca)
+	TLSCert      string      // path of a PEM client certificate (DSN tls-cert)
+	TLSKey       string      // path of the PEM key of TLSCert (DSN tls-key)
+
+	Timeout      time.Duration // dial + handshake + auth timeout
+	ReadTimeout  time.Duration // I/O read timeout
+	WriteTimeout time.Duration // I/O write timeout
+	TimeTruncate time.Duration // truncate time.Time arguments to this precision (0: no truncation)
+
+	// Logger receives connection lifecycle events and protocol errors; nil logs nothing.
+	Logger *slog.Logger
+	// DialFunc, when set, dials the server instead of net.Dialer (takes precedence over RegisterDialContext).
+	DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	StmtCacheSize int // prepared statements cached per connection (default 256, 0 disables)
+
+	AllowAllFiles            bool // LOAD DATA LOCAL INFILE may read any file
+	AllowCleartextPasswords  bool // allow mysql_clear_password
+	AllowFallbackToPlaintext bool // tls=preferred: plaintext when the server has no TLS
+	AllowNativePasswords     bool // allow mysql_native_password (default true)
+	AllowOldPasswords        bool // allow the pre-4.1 mysql_old_password (always refused; kept for DSN compatibility)
+	AllowPublicKeyRetrieval  bool // caching_sha2/sha256 may fetch the server's RSA key over an insecure channel
+	CheckConnLiveness        bool // check the connection before reuse from the pool (default true)
+	ClientFoundRows          bool // affected rows count found (matched) rows
+	ColumnsWithAlias         bool // column names are "table.column"
+	Compress                 bool // zlib protocol compression
+	InterpolateParams        bool // interpolate arguments into the query text instead of preparing
+	MultiStatements          bool // allow several statements in one query
+	ParseTime                bool // DATE/DATETIME/TIMESTAMP become time.Time
+	RejectReadOnly           bool // a read-only error (1290, 1792, 1836) closes the connection
+	ResetSession             bool // send COM_RESET_CONNECTION when a connection is reused from the pool
+	KillQueryOnCancel        bool // on context cancel, KILL QUERY through a side connection (default true)
+
+	// pubKey is the key registered under ServerPubKey, looked up by normalize (nil when ServerPubKey is empty).
+	pubKey *rsa.PublicKey
+}
+
+// Defaults of NewConfig and normalize.
+const (
+	defaultCollation        = "utf8mb4_general_ci"
+	defaultMaxAllowedPacket = 64 << 20
+	defaultStmtCacheSize    = 256
+	defaultPort             = "3306"
+	defaultTCPAddr          = "127.0.0.1:" + defaultPort
+	defaultTCP6Addr         = "[::1]:" + defaultPort
+	defaultUnixAddr         = "/tmp/mysql.sock"
+
+	// maxMaxAllowedPacket is the largest max_allowed_packet a server accepts (1 GiB).
+	maxMaxAllowedPacket = 1 << 30
+)
+
+// Prefixes of the errors of ParseDSN and of normalize called for a Config built in code.
+const (
+	errPrefixDSN    = "rawmysql: invalid DSN: "
+	errPrefixConfig = "rawmysql: invalid config: "
+)
+
+// Errors about the structure of a DSN. They never quote the DSN: the part before the slash holds the password.
+var (
+	errDSNNoSlash       = errors.New(errPrefixDSN + "missing the slash separating the database name")
+	errDSNAddrNotClosed = errors.New(errPrefixDSN + "network address not terminated (missing closing parenthesis)")
+	errDSNUnescaped     = errors.New(errPrefixDSN + "did you forget to escape a param value?")
+	errDSNNetName       = errors.New(errPrefixDSN + "invalid network name before the slash (is the '@' after the password missing?)")
+	errDSNAddrQuestion  = errors.New(errPrefixDSN + "network address contains '?' (did you forget to escape a param value?)")
+)
+
+// NewConfig returns a Config with the defaults: Collation utf8mb4_general_ci, Loc time.UTC, MaxAllowedPacket
+// 64 MiB, StmtCacheSize 256, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
+// stay empty; a Connector uses "tcp" and 127.0.0.1:3306 ("/tmp/mysql.sock" for "unix") when they are.
+func NewConfig() *Config {
+	return &Config{
+		Collation:            defaultCollation,
+		Loc:                  time.UTC,
+		MaxAllowedPacket:     defaultMaxAllowedPacket,
+		StmtCacheSize:        defaultStmtCacheSize,
+		AllowNativePasswords: true,
+		CheckConnLiveness:    true,
+		KillQueryOnCancel:    true,
+	}
+}
+
+// Clone returns a deep copy of c: Params is copied and TLS is cloned with (*tls.Config).Clone. Loc, Logger and
+// DialFunc are shared. Clone of nil is nil.
+func (c *Config) Clone() *Config {
+	if c == nil {
+		return nil
+	}
+	cp := *c
+	if c.Params != nil {
+		cp.Params = maps.Clone(c.Params)
+	}
+	if c.TLS != nil {
+		cp.TLS = c.TLS.Clone()
+	}
+	cp.pubKey = clonePublicKey(c.pubKey)
+	return &cp
+}
+
+// ParseDSN parses a data source name in the grammar of github.com/go-sql-driver/mysql:
+//
+//	[user[:password]@][net[(addr)]]/dbname[?param1=value1&paramN=valueN]
+//
+// The user ends at the first ':' and the password at the last '@' before the slash, so the password may contain
+// ':', '@' and '/'; user and password are taken as written (no unescaping). net is "tcp" (the default), "tcp4",
+// "tcp6", "unix" or a name registered with RegisterDialContext; addr defaults to 127.0.0.1:3306 for tcp and
+// /tmp/mysql.sock for unix, and a TCP address without a port gets :3306. The database name and every parameter
+// value are URL-unescaped ('%2F' is '/', and in values '+' is a space). A value may contain '/' unescaped
+// ("?tls-ca=/etc/mysql/ca.pem"), but '&', '%' and '+' must be escaped. An empty DSN is the default Config.
+//
+// Parameters (names are case-sensitive; booleans take the spellings of strconv.ParseBool):
+//
+//	allowAllFiles, allowCleartextPasswords, allowFallbackToPlaintext, allowNativePasswords (default true),
+//	allowOldPasswords, allowPublicKeyRetrieval, checkConnLiveness (default true), clientFoundRows,
+//	columnsWithAlias, compress, interpolateParams, killQueryOnCancel (default true), multiStatements,
+//	parseTime, rejectReadOnly, resetSession                                       booleans
+//	charset          SET NAMES after connecting; a comma-separated list of charset names
+//	collation        handshake collation (default utf8mb4_general_ci); must be known to protocol.CollationID
+//	connectionAttributes  "key:value,key2:value2"
+//	loc              time zone name for time.LoadLocation, or Local (default UTC)
+//	maxAllowedPacket bytes, 0 to 1 GiB (default 64 MiB; 0 asks the server)
+//	stmtCacheSize    prepared statements cached per connection (default 256, 0 disables)
+//	timeout, readTimeout, writeTimeout, timeTruncate  durations for time.ParseDuration, not negative
+//	serverPubKey     name of a key registered with RegisterServerPubKey
+//	tls              true, false, skip-verify, preferred, or a name registered with RegisterTLSConfig
+//	tls-ca, tls-cert, tls-key  PEM files: CA bundle to verify the server; client certificate and its key.
+//	                 Without a tls parameter they imply tls=true.
+//
+// Any other parameter is a session system variable set after connecting (Config.Params); its name may hold only
+// letters, digits and '_', '.', '$', '@'. A parameter without '=' is ignored, as go-sql-driver does. When a
+// parameter is repeated, the last one wins.
+//
+// ParseDSN resolves tls, tls-ca, tls-cert and tls-key into Config.TLS and checks the collation, the server key
+// name and the TLS config name. Errors start with "rawmysql: invalid DSN: " and never contain the password.
+func ParseDSN(dsn string) (*Config, error) {
+	cfg := NewConfig()
+	if dsn != "" {
+		p, err := splitDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = p.user, p.passwd, p.net, p.addr
+		if cfg.DBName, err = url.PathUnescape(p.dbname); err != nil {
+			return nil, fmt.Errorf("%sdatabase name: %w", errPrefixDSN, err)
+		}
+		if err := cfg.parseParams(p.params); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.normalizeWith(errPrefixDSN); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// dsnParts are the raw pieces of a DSN.
+type dsnParts struct {
+	user, passwd, net, addr, dbname, params string
+}
+
+// splitDSN cuts dsn into its pieces. The slash before the database name is the last '/' of the DSN, as in
+// go-sql-driver, unless what precedes that slash is not a valid [user[:password]@][net[(addr)]]: then the value
+// of a parameter holds unescaped slashes, and the separator is the first '/' after the last '@' that is followed
+// by a '?' before any other '/' (parameters never contain '@' in that case, so the slash cannot be inside the
+// password). Only that one alternative can be valid, because its '?' would be inside the network part of any
+// slash further right.
+func splitDSN(dsn string) (dsnParts, error) {
+	last := strings.LastIndexByte(dsn, '/')
+	if last < 0 {
+		return dsnParts{}, errDSNNoSlash
+	}
+	p, err := splitDSNAt(dsn, last)
+	if err == nil {
+		return p, nil
+	}
+	at := strings.LastIndexByte(dsn, '@')
+	for i := at + 1; i < last; i++ {
+		if dsn[i] != '/' {
+			continue
+		}
+		rest := dsn[i+1:]
+		q := strings.IndexByte(rest, '?')
+		if q >= 0 && q < strings.IndexByte(rest, '/') {
+			if p2, err2 := splitDSNAt(dsn, i); err2 == nil {
+				return p2, nil
+			}
+			break
+		}
+	}
+	return dsnParts{}, err
+}
+
+// splitDSNAt cuts dsn around the slash at index slash.
+func splitDSNAt(dsn string, slash int) (dsnParts, error) {
+	var p dsnParts
+	prefix := dsn[:slash]
+	if at := strings.LastIndexByte(prefix, '@'); at >= 0 {
+		p.user, p.passwd, _ = strings.Cut(prefix[:at], ":")
+		prefix = prefix[at+1:]
+	}
+	if open := strings.IndexByte(prefix, '('); open >= 0 {
+		if prefix[len(prefix)-1] != ')' {
+			if strings.IndexByte(prefix[open+1:], ')') >= 0 {
+				return p, errDSNUnescaped
+			}
+			return p, errDSNAddrNotClosed
+		}
+		p.net, p.addr = prefix[:open], prefix[open+1:len(prefix)-1]
+		if strings.IndexByte(p.addr, '?') >= 0 {
+			return p, errDSNAddrQuestion
+		}
+	} else {
+		p.net = prefix
+	}
+	if p.net != "" && !validNetName(p.net) {
+		return p, errDSNNetName
+	}
+	p.dbname, p.params, _ = strings.Cut(dsn[slash+1:], "?")
+	return p, nil
+}
+
+// validNetName reports whether s can be a network name: ASCII letters, digits and "._+-".
+func validNetName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != '+' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validParamName reports whether s can name a session system variable in Params.
+func validParamName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && c != '_' && c != '.' && c != '$' && c != '@' {
+			return false
+		}
+	}
+	return true
+}
+
+// validCharsetList reports whether s is a comma-separated list of charset names (letters, digits, '_').
+func validCharsetList(s string) bool {
+	for name := range strings.SplitSeq(s, ",") {
+		if name == "" {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			if !isAlnum(name[i]) && name[i] != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// parseParams applies the DSN's query string to c.
+func (c *Config) parseParams(query string) error {
+	for kv := range strings.SplitSeq(query, "&") {
+		key, raw, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		value, err := url.QueryUnescape(raw)
+		if err != nil {
+			return fmt.Errorf("%s%s: %w", errPrefixDSN, paramLabel(key), err)
+		}
+		if p, ok := dsnParams[key]; ok {
+			if err := p.parse(c, key, value); err != nil {
+				return err
+			}
+			continue
+		}
+		if !validParamName(key) {
+			return fmt.Errorf("%sinvalid parameter name %q", errPrefixDSN, key)
+		}
+		if c.Params == nil {
+			c.Params = make(map[string]string)
+		}
+		c.Params[key] = value
+	}
+	return nil
+}
+
+// paramLabel is key as shown in an error: quoted unless it is a plain name.
+func paramLabel(key string) string {
+	if validParamName(key) || dsnParams[key].parse != nil {
+		return key
+	}
+	return strconv.Quote(key)
+}
+
+// dsnParam is a DSN parameter known to this driver.
+type dsnParam struct {
+	// parse sets the value (already URL-unescaped) in c; key is the parameter name, for errors.
+	parse func(c *Config, key, value string) error
+	// format returns the value to write (before escaping) and whether it differs from the default.
+	format func(c *Config) (string, bool)
+}
+
+// dsnParams are the parameters with a Config field, by DSN name.
+var dsnParams = map[string]dsnParam{
+	"allowAllFiles":            boolParam(func(c *Config) *bool { return &c.AllowAllFiles }, false),
+	"allowCleartextPasswords":  boolParam(func(c *Config) *bool { return &c.AllowCleartextPasswords }, false),
+	"allowFallbackToPlaintext": boolParam(func(c *Config) *bool { return &c.AllowFallbackToPlaintext }, false),
+	"allowNativePasswords":     boolParam(func(c *Config) *bool { return &c.AllowNativePasswords }, true),
+	"allowOldPasswords":        boolParam(func(c *Config) *bool { return &c.AllowOldPasswords }, false),
+	"allowPublicKeyRetrieval":  boolParam(func(c *Config) *bool { return &c.AllowPublicKeyRetrieval }, false),
+	"checkConnLiveness":        boolParam(func(c *Config) *bool { return &c.CheckConnLiveness }, true),
+	"clientFoundRows":          boolParam(func(c *Config) *bool { return &c.ClientFoundRows }, false),
+	"columnsWithAlias":         boolParam(func(c *Config) *bool { return &c.ColumnsWithAlias }, false),
+	"compress":                 boolParam(func(c *Config) *bool { return &c.Compress }, false),
+	"interpolateParams":        boolParam(func(c *Config) *bool { return &c.InterpolateParams }, false),
+	"killQueryOnCancel":        boolParam(func(c *Config) *bool { return &c.KillQueryOnCancel }, true),
+	"multiStatements":          boolParam(func(c *Config) *bool { return &c.MultiStatements }, false),
+	"parseTime":                boolParam(func(c *Config) *bool { return &c.ParseTime }, false),
+	"rejectReadOnly":           boolParam(func(c *Config) *bool { return &c.RejectReadOnly }, false),
+	"resetSession":             boolParam(func(c *Config) *bool { return &c.ResetSession }, false),
+
+	"charset":              stringParam(func(c *Config) *string { return &c.Charset }, ""),
+	"collation":            stringParam(func(c *Config) *string { return &c.Collation }, defaultCollation),
+	"connectionAttributes": stringParam(func(c *Config) *string { return &c.ConnectionAttributes }, ""),
+	"serverPubKey":         stringParam(func(c *Config) *string { return &c.ServerPubKey }, ""),
+	"tls-ca":               stringParam(func(c *Config) *string { return &c.TLSCA }, ""),
+	"tls-cert":             stringParam(func(c *Config) *string { return &c.TLSCert }, ""),
+	"tls-key":              stringParam(func(c *Config) *string { return &c.TLSKey }, ""),
+
+	"readTimeout":  durationParam(func(c *Config) *time.Duration { return &c.ReadTimeout }),
+	"writeTimeout": durationParam(func(c *Config) *time.Duration { return &c.WriteTimeout }),
+	"timeout":      durationParam(func(c *Config) *time.Duration { return &c.Timeout }),
+	"timeTruncate": durationParam(func(c *Config) *time.Duration { return &c.TimeTruncate }),
+
+	"maxAllowedPacket": intParam(func(c *Config) *int { return &c.MaxAllowedPacket }, defaultMaxAllowedPacket, maxMaxAllowedPacket),
+	"stmtCacheSize":    intParam(func(c *Config) *int { return &c.StmtCacheSize }, defaultStmtCacheSize, -1),
+
+	"loc": {
+		parse: func(c *Config, key, value string) error {
+			loc, err := time.LoadLocation(value)
+			if err != nil {
+				return fmt.Errorf("%s%s: unknown time zone %q", errPrefixDSN, key, value)
+			}
+			c.Loc = loc
+			return nil
+		},
+		format: func(c *Config) (string, bool) {
+			if c.Loc == nil || c.Loc == time.UTC {
+				return "", false
+			}
+			return c.Loc.String(), true
+		},
+	},
+	"tls": {
+		parse: func(c *Config, _, value string) error {
+			if b, err := strconv.ParseBool(value); err == nil {
+				c.TLSConfig = strconv.FormatBool(b)
+				return nil
+			}
+			switch lower := strings.ToLower(value); lower {
+			case "true", "false", "skip-verify", "preferred":
+				c.TLSConfig = lower
+			default:
+				c.TLSConfig = value
+			}
+			return nil
+		},
+		format: func(c *Config) (string, bool) { return c.TLSConfig, c.TLSConfig != "" },
+	},
+}
+
+func boolParam(field func(*Config) *bool, def bool) dsnParam {
+	return dsnParam{
+		parse: func(c *Config, key, value string) error {
+			b, err := strconv.ParseBool(value)
+			if err != nil {
+				return fmt.Errorf("%s%s: invalid boolean %q", errPrefixDSN, key, value)
+			}
+			*field(c) = b
+			return nil
+		},
+		format: func(c *Config) (string, bool) {
+			b := *field(c)
+			return strconv.FormatBool(b), b != def
+		},
+	}
+}
+
+func stringParam(field func(*Config) *string, def string) dsnParam {
+	return dsnParam{
+		parse: func(c *Config, _, value string) error {
+			*field(c) = value
+			return nil
+		},
+		format: func(c *Config) (string, bool) {
+			s := *field(c)
+			return s, s != def
+		},
+	}
+}
+
+func durationParam(field func(*Config) *time.Duration) dsnParam {
+	return dsnParam{
+		parse: func(c *Config, key, value string) error {
+			d, err := time.ParseDuration(value)
+			if err != nil {
+				return fmt.Errorf("%s%s: invalid duration %q", errPrefixDSN, key, value)
+			}
+			if d < 0 {
+				return fmt.Errorf("%s%s: negative duration %q", errPrefixDSN, key, value)
+			}
+			*field(c) = d
+			return nil
+		},
+		format: func(c *Config) (string, bool) {
+			d := *field(c)
+			return d.String(), d != 0
+		},
+	}
+}
+
+// intParam is an integer parameter in [0, max] (max < 0: no upper bound).
+func intParam(field func(*Config) *int, def, max int) dsnParam {
+	return dsnParam{
+		parse: func(c *Config, key, value string) error {
+			n, err := strconv.Atoi(value)
+			if err != nil {
+				return fmt.Errorf("%s%s: invalid integer %q", errPrefixDSN, key, value)
+			}
+			if n < 0 || max >= 0 && n > max {
+				return fmt.Errorf("%s%s: %d is out of range", errPrefixDSN, key, n)
+			}
+			*field(c) = n
+			return nil
+		},
+		format: func(c *Config) (string, bool) {
+			n := *field(c)
+			return strconv.Itoa(n), n != def
+		},
+	}
+}
+
+// FormatDSN returns a DSN for c that ParseDSN turns back into an equal Config. Parameters equal to the NewConfig
+// defaults are left out and the others are written in sorted order; the database name is escaped with
+// url.PathEscape and parameter values with url.QueryEscape. User and password are written as they are, and so are
+// Net and Addr ("tcp" when Net is empty). TLS, Logger and DialFunc have no DSN form: only TLSConfig and the
+// tls-ca/tls-cert/tls-key paths are written. The result contains the password: do not log it.
+func (c *Config) FormatDSN() string {
+	var b strings.Builder
+	if c.User != "" || c.Passwd != "" {
+		b.WriteString(c.User)
+		if c.Passwd != "" {
+			b.WriteByte(':')
+			b.WriteString(c.Passwd)
+		}
+		b.WriteByte('@')
+	}
+	switch {
+	case c.Addr != "":
+		n := c.Net
+		if n == "" {
+			n = "tcp"
+		}
+		b.WriteString(n)
+		b.WriteByte('(')
+		b.WriteString(c.Addr)
+		b.WriteByte(')')
+	case c.Net != "" && c.Net != "tcp":
+		b.WriteString(c.Net)
+	}
+	b.WriteByte('/')
+	b.WriteString(url.PathEscape(c.DBName))
+
+	type kv struct{ key, value string }
+	params := make([]kv, 0, 8+len(c.Params))
+	for key, p := range dsnParams {
+		if v, ok := p.format(c); ok {
+			params = append(params, kv{key, v})
+		}
+	}
+	for key, v := range c.Params {
+		params = append(params, kv{key, v})
+	}
+	slices.SortFunc(params, func(x, y kv) int { return strings.Compare(x.key, y.key) })
+	for i, p := range params {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.key)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p.value))
+	}
+	return b.String()
+}
+
+// normalize fills the defaults a Config may lack (Net, Addr, port, Loc, Collation), checks every field and
+// resolves ServerPubKey and the TLS settings into the key and the *tls.Config to use. NewConnector calls it on
+// its private copy. It is idempotent: a second call leaves the Config as the first one did.
+func (c *Config) normalize() error {
+	return c.normalizeWith(errPrefixConfig)
+}
+
+// normalizeWith is normalize with the prefix of its error messages.
+func (c *Config) normalizeWith(prefix string) error {
+	if c.Net == "" {
+		c.Net = "tcp"
+	}
+	switch c.Net {
+	case "tcp", "tcp4", "tcp6":
+		if c.Addr == "" {
+			c.Addr = defaultTCPAddr
+			if c.Net == "tcp6" {
+				c.Addr = defaultTCP6Addr
+			}
+		}
+		addr, ok := withDefaultPort(c.Addr)
+		if !ok {
+			return errors.New(prefix + "invalid TCP address (want host, host:port, IPv6 or [IPv6]:port)")
+		}
+		c.Addr = addr
+	case "unix":
+		if c.Addr == "" {
+			c.Addr = defaultUnixAddr
+		}
+	default:
+		if c.Addr == "" {
+			return errors.New(prefix + "no default address for this network, write it as net(address)")
+		}
+	}
+
+	if c.Loc == nil {
+		c.Loc = time.UTC
+	}
+
+	if c.Collation == "" {
+		c.Collation = defaultCollation
+	}
+	id, ok := protocol.CollationID(c.Collation)
+	if !ok {
+		return fmt.Errorf("%scollation: unknown collation %q", prefix, c.Collation)
+	}
+	if c.Charset != "" && !validCharsetList(c.Charset) {
+		return fmt.Errorf("%scharset: invalid charset %q", prefix, c.Charset)
+	}
+	if c.InterpolateParams {
+		if cs := protocol.CollationCharset(id); protocol.IsMultibyteUnsafeCharset(cs) {
+			return fmt.Errorf("%sinterpolateParams cannot be used with the %s character set (collation %s)", prefix, cs, c.Collation)
+		}
+		if c.Charset != "" {
+			for cs := range strings.SplitSeq(c.Charset, ",") {
+				if protocol.IsMultibyteUnsafeCharset(cs) {
+					return fmt.Errorf("%sinterpolateParams cannot be used with the %s character set", prefix, cs)
+				}
+			}
+		}
+	}
+
+	if c.MaxAllowedPacket < 0 || c.MaxAllowedPacket > maxMaxAllowedPacket {
+		return fmt.Errorf("%smaxAllowedPacket: %d is out of range", prefix, c.MaxAllowedPacket)
+	}
+	if c.StmtCacheSize < 0 {
+		return fmt.Errorf("%sstmtCacheSize: %d is out of range", prefix, c.StmtCacheSize)
+	}
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{{"timeout", c.Timeout}, {"readTimeout", c.ReadTimeout}, {"writeTimeout", c.WriteTimeout}, {"timeTruncate", c.TimeTruncate}} {
+		if d.d < 0 {
+			return fmt.Errorf("%s%s: negative duration %s", prefix, d.key, d.d)
+		}
+	}
+
+	for key := range c.Params {
+		if _, known := dsnParams[key]; known {
+			return fmt.Errorf("%sParams[%q] is a driver parameter, set its Config field instead", prefix, key)
+		}
+		if !validParamName(key) {
+			return fmt.Errorf("%sinvalid parameter name %q", prefix, key)
+		}
+	}
+
+	c.pubKey = nil
+	if c.ServerPubKey != "" {
+		if c.pubKey = getServerPubKey(c.ServerPubKey); c.pubKey == nil {
+			return fmt.Errorf("%sserverPubKey: no public key registered as %q", prefix, c.ServerPubKey)
+		}
+	}
+
+	return c.resolveTLS(prefix)
+}
+
+// withDefaultPort returns addr with port 3306 added when it has none ("db" → "db:3306", "::1" and "[::1]" →
+// "[::1]:3306", "db:" → "db:3306"); ok is false when addr cannot be made into host:port.
+func withDefaultPort(addr string) (string, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+		if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+			host = host[1 : len(host)-1]
+		}
+		port = ""
+	}
+	if port == "" {
+		port = defaultPort
+	}
+	out := net.JoinHostPort(host, port)
+	if h, p, err := net.SplitHostPort(out); err != nil || h != host || p != port {
+		return "", false
+	}
+	return out, true
+}
+
+// resolveTLS sets c.TLS to the TLS configuration to use. A TLS already set (by the user, or by an earlier
+// normalize) takes precedence over TLSConfig, as in go-sql-driver; it is cloned, never modified. Otherwise
+// TLSConfig chooses: "true" verifies the server, "skip-verify" does not, "preferred" does not and also allows a
+// plaintext connection to a server without TLS, "false" and "" mean no TLS unless tls-ca or tls-cert is set
+// (then as "true"), anything else is a name registered with RegisterTLSConfig. The tls-ca, tls-cert and tls-key
+// files are loaded on top. When verifying, an empty ServerName is set to the host of Addr.
+func (c *Config) resolveTLS(prefix string) error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New(prefix + "tls-cert and tls-key must be given together")
+	}
+	files := c.TLSCA != "" || c.TLSCert != ""
+	var t *tls.Config
+	switch {
+	case c.TLS != nil:
+		t = c.TLS.Clone()
+	case c.TLSConfig == "true":
+		t = &tls.Config{}
+	case c.TLSConfig == "skip-verify":
+		t = &tls.Config{InsecureSkipVerify: true}
+	case c.TLSConfig == "preferred":
+		t = &tls.Config{InsecureSkipVerify: true}
+		c.AllowFallbackToPlaintext = true
+	case c.TLSConfig == "false":
+		if files {
+			return errors.New(prefix + "tls=false conflicts with tls-ca/tls-cert/tls-key")
+		}
+	case c.TLSConfig == "":
+		if files {
+			t = &tls.Config{}
+		}
+	default:
+		if t = getTLSConfigClone(c.TLSConfig); t == nil {
+			return fmt.Errorf("%stls: no TLS config registered as %q", prefix, c.TLSConfig)
+		}
+	}
+	if t != nil {
+		if err := c.loadTLSFiles(t, prefix); err != nil {
+			return err
+		}
+		if t.ServerName == "" && !t.InsecureSkipVerify {
+			if host, _, err := net.SplitHostPort(c.Addr); err == nil {
+				t.ServerName = host
+			}
+		}
+	}
+	c.TLS = t
+	return nil
+}
+
+// loadTLSFiles loads the tls-ca bundle into t.RootCAs and the tls-cert/tls-key pair into t.Certificates.
+func (c *Config) loadTLSFiles(t *tls.Config, prefix string) error {
+	if c.TLSCA != "" {
+		pem, err := readTLSFile(prefix, "tls-ca", c.TLSCA)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%stls-ca: no PEM certificate found in %q", prefix, c.TLSCA)
+		}
+		t.RootCAs = pool
+	}
+	if c.TLSCert != "" {
+		certPEM, err := readTLSFile(prefix, "tls-cert", c.TLSCert)
+		if err != nil {
+			return err
+		}
+		keyPEM, err := readTLSFile(prefix, "tls-key", c.TLSKey)
+		if err != nil {
+			return err
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return fmt.Errorf("%stls-cert/tls-key: loading %q and %q: %w", prefix, c.TLSCert, c.TLSKey, err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return nil
+}
+
+// readTLSFile reads the file of a tls-* parameter; the error names the parameter, the path and the cause.
+func readTLSFile(prefix, key, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s%s: cannot read %q: %w", prefix, key, path, err)
+	}
+	return data, nil
+}

@@ -1,0 +1,56 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+// MySQLError is an error returned by the server: Number (e.g. 1062), SQLState (e.g. "23000") and Message.
+// Match it with errors.As(err, &me) where me is a *MySQLError, or by number with
+// errors.Is(err, &MySQLError{Number: 1062}).
+type MySQLError = protocol.ServerError
+
+// ProtocolError reports bytes from the server that break the protocol; the connection is discarded.
+type ProtocolError = protocol.ProtocolError
+
+// Errors returned by the driver.
+var (
+	// ErrConnBusy: a command was started while a result set was still open on the same connection.
+	ErrConnBusy = protocol.ErrConnBusy
+	// ErrArgsNotSupported is returned for queries with arguments until prepared statements are available.
+	ErrArgsNotSupported = errors.New("rawmysql: query arguments are not supported by this connection path")
+)
+
+// mapErr turns a protocol error into what database/sql expects. driver.ErrBadConn (which makes database/sql
+// retry on another connection) is returned only when no byte of the command reached the server.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, protocol.ErrConnClosed) {
+		return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
+	}
+	var ioe *protocol.IOError
+	if errors.As(err, &ioe) && !ioe.Written {
+		return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
+	}
+	return err
+}
+
+// ctxErr prefers the context's error when it ended the operation.
+func ctxErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		var se *protocol.ServerError
+		if !errors.As(err, &se) {
+			return ctx.Err()
+		}
+	}
+	return err
+}

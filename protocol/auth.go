@@ -1,0 +1,122 @@
+package protocol
+
+import (
+	"crypto/rsa"
+	"crypto/sha1"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// AuthState is what an auth plugin may use while authenticating one connection.
+type AuthState struct {
+	Password string
+	Scramble []byte // the current auth data (handshake scramble, or the one from an AuthSwitchRequest)
+	TLS      bool   // the connection is TLS-encrypted
+	Unix     bool   // the connection is a unix socket (password may travel in clear)
+	Opts     *Options
+	// ServerPubKey is the RSA key to encrypt passwords with (pinned by the user or fetched from the server).
+	ServerPubKey *rsa.PublicKey
+	// Private per-plugin state (e.g. which step of a multi-step exchange we are in).
+	Step int
+}
+
+// Secure reports whether the channel protects a password sent in clear (TLS or unix socket).
+func (a *AuthState) Secure() bool { return a.TLS || a.Unix }
+
+// AuthPlugin computes the client side of one authentication method.
+type AuthPlugin interface {
+	// Name is the plugin name servers use, e.g. "mysql_native_password".
+	Name() string
+	// Start returns the first auth response for a.Scramble.
+	Start(a *AuthState) ([]byte, error)
+	// Continue handles an AuthMoreData packet (payload without the 0x01 header). It returns the next packet
+	// to send, or send=false to read the server's next packet without sending anything.
+	Continue(a *AuthState, data []byte) (resp []byte, send bool, err error)
+}
+
+var (
+	pluginsMu sync.RWMutex
+	plugins   = map[string]AuthPlugin{}
+)
+
+// RegisterAuthPlugin makes an auth plugin available to every connection (replacing one of the same name).
+func RegisterAuthPlugin(p AuthPlugin) {
+	pluginsMu.Lock()
+	plugins[p.Name()] = p
+	pluginsMu.Unlock()
+}
+
+// LookupAuthPlugin returns the registered plugin with that name.
+func LookupAuthPlugin(name string) (AuthPlugin, bool) {
+	pluginsMu.RLock()
+	p, ok := plugins[name]
+	pluginsMu.RUnlock()
+	return p, ok
+}
+
+// AuthPluginNames lists the registered plugins, sorted.
+func AuthPluginNames() []string {
+	pluginsMu.RLock()
+	defer pluginsMu.RUnlock()
+	names := make([]string, 0, len(plugins))
+	for n := range plugins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// UnsupportedPluginError is returned when the server asks for an auth plugin rawmysql does not implement
+// (or that the configuration forbids).
+type UnsupportedPluginError struct {
+	Plugin string
+	Reason string // why it cannot be used; empty when it is simply unknown
+}
+
+func (e *UnsupportedPluginError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("rawmysql: authentication plugin %q refused: %s", e.Plugin, e.Reason)
+	}
+	return fmt.Sprintf("rawmysql: authentication plugin %q requested by the server is not supported (supported: %v)", e.Plugin, AuthPluginNames())
+}
+
+func init() { RegisterAuthPlugin(nativePassword{}) }
+
+// nativePassword is mysql_native_password: SHA1(password) XOR SHA1(scramble + SHA1(SHA1(password))).
+// See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_authentication_methods_native_password_authentication.html.
+type nativePassword struct{}
+
+func (nativePassword) Name() string { return "mysql_native_password" }
+
+func (nativePassword) Start(a *AuthState) ([]byte, error) {
+	if a.Opts != nil && !a.Opts.AllowNativePasswords {
+		return nil, &UnsupportedPluginError{Plugin: "mysql_native_password", Reason: "disabled by allowNativePasswords=false"}
+	}
+	return ScrambleNativePassword(a.Scramble, a.Password), nil
+}
+
+func (nativePassword) Continue(a *AuthState, data []byte) ([]byte, bool, error) {
+	return nil, false, protoErr("auth mysql_native_password", "unexpected AuthMoreData packet")
+}
+
+// ScrambleNativePassword computes the mysql_native_password response for a 20-byte scramble. An empty
+// password gives an empty response.
+func ScrambleNativePassword(scramble []byte, password string) []byte {
+	if password == "" {
+		return nil
+	}
+	if len(scramble) > 20 {
+		scramble = scramble[:20]
+	}
+	stage1 := sha1.Sum([]byte(password))
+	stage2 := sha1.Sum(stage1[:])
+	h := sha1.New()
+	h.Write(scramble)
+	h.Write(stage2[:])
+	out := h.Sum(nil)
+	for i := range out {
+		out[i] ^= stage1[i]
+	}
+	return out
+}

@@ -1,0 +1,81 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ServerError is an ERR packet sent by the server.
+// See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_err_packet.html.
+type ServerError struct {
+	Number   uint16 // error code, e.g. 1062 (ER_DUP_ENTRY)
+	SQLState string // five-character SQLSTATE, e.g. "23000"; empty when the server sent none
+	Message  string // human-readable message from the server
+}
+
+// Error formats the error like the mysql client: "Error 1062 (23000): Duplicate entry ...".
+func (e *ServerError) Error() string {
+	if e.SQLState == "" {
+		return fmt.Sprintf("rawmysql: Error %d: %s", e.Number, e.Message)
+	}
+	return fmt.Sprintf("rawmysql: Error %d (%s): %s", e.Number, e.SQLState, e.Message)
+}
+
+// ProtocolError reports bytes from the server that do not follow the protocol: a truncated or malformed
+// packet, an unexpected packet kind, a length that is too large. The connection is unusable afterwards.
+type ProtocolError struct {
+	Packet string // which packet was being decoded, e.g. "ColumnDefinition41"
+	Msg    string // what was wrong
+}
+
+func (e *ProtocolError) Error() string {
+	if e.Packet == "" {
+		return "rawmysql: protocol error: " + e.Msg
+	}
+	return "rawmysql: protocol error in " + e.Packet + ": " + e.Msg
+}
+
+// IOError is a failed read or write on the network connection. Written tells whether any byte of the
+// current command had reached the socket when it failed; when it is false the command never left the
+// client and can safely be retried on another connection.
+type IOError struct {
+	Op      string // "read" or "write"
+	Written bool   // some bytes of the current command were written before the failure
+	Err     error  // the underlying error
+}
+
+func (e *IOError) Error() string { return "rawmysql: " + e.Op + " failed: " + e.Err.Error() }
+
+// Unwrap returns the underlying network error.
+func (e *IOError) Unwrap() error { return e.Err }
+
+// ErrConnBusy is returned when a command is started while a result set is still open on the connection.
+var ErrConnBusy = errors.New("rawmysql: connection busy: the previous result set must be read or closed before the next command")
+
+// ErrConnClosed is returned by any command on a closed or broken connection.
+var ErrConnClosed = errors.New("rawmysql: connection is closed")
+
+// SafeToRetry reports whether err happened before any byte of the failed command was written, so running
+// the command again (on a fresh connection) cannot execute it twice.
+func SafeToRetry(err error) bool {
+	var io *IOError
+	if errors.As(err, &io) {
+		return !io.Written
+	}
+	var nw interface{ SafeToRetry() bool }
+	if errors.As(err, &nw) {
+		return nw.SafeToRetry()
+	}
+	return false
+}
+
+func protoErr(packet, format string, args ...any) error {
+	return &ProtocolError{Packet: packet, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Is reports whether target is a *ServerError with the same Number, so errors.Is(err,
+// &ServerError{Number: 1062}) matches any duplicate-key error.
+func (e *ServerError) Is(target error) bool {
+	t, ok := target.(*ServerError)
+	return ok && t.Number == e.Number
+}

@@ -1,0 +1,301 @@
+package protocol
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// Packet framing: every packet is a 3-byte little-endian payload length, a 1-byte sequence id and the
+// payload. Payloads of MaxPayloadLen bytes or more are split into MaxPayloadLen-sized packets followed by a
+// shorter (possibly empty) one. See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html.
+
+const (
+	defaultReadBufSize = 16 << 10 // initial and "shrink back to" size of the read buffer
+	defaultWriteBufCap = 4 << 10
+	maxIdleBufSize     = 256 << 10 // buffers larger than this are dropped when the connection goes idle
+)
+
+// DefaultMaxReadPacket bounds a joined (multi-packet) payload read from the server unless Options says
+// otherwise: 1 GiB is the largest max_allowed_packet a server accepts.
+const DefaultMaxReadPacket = 1 << 30
+
+// framer reads and writes framed packets. The read buffer is reused: a payload returned by readPacket aliases
+// it and is valid until the next read. The buffer grows only as bytes actually arrive, so a lying length header
+// cannot make us allocate more than twice what the peer really sent.
+type framer struct {
+	rd io.Reader
+	wr io.Writer
+
+	buf  []byte // read buffer; unread bytes are buf[r:w]
+	r, w int
+
+	large []byte // joins split payloads
+
+	wbuf []byte // reusable write buffer; packets are built at wbuf[4:]
+
+	seq uint8
+
+	maxRead  int // largest joined payload accepted
+	maxWrite int // largest payload sent (client max_allowed_packet)
+
+	nc           net.Conn // for deadlines; may be nil in tests
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+
+	// interrupted is set by a context watcher; every deadline change re-checks it so a cancel is never lost.
+	interrupted atomic.Bool
+	interruptFn func() error // returns the error reported for an interrupted read/write (the context's)
+
+	cmdWritten bool // some byte of the current command reached the socket
+
+	// BytesIn/BytesOut count traffic for tracing and tests.
+	bytesIn, bytesOut int64
+	trace             func(dir byte, seq uint8, payload []byte) // optional packet tracer ('<' in, '>' out)
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (f *framer) setReadDeadline() {
+	if f.nc == nil {
+		return
+	}
+	if f.readTimeout > 0 {
+		_ = f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+	}
+	if f.interrupted.Load() {
+		_ = f.nc.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+func (f *framer) setWriteDeadline() {
+	if f.nc == nil {
+		return
+	}
+	if f.writeTimeout > 0 {
+		_ = f.nc.SetWriteDeadline(time.Now().Add(f.writeTimeout))
+	}
+	if f.interrupted.Load() {
+		_ = f.nc.SetWriteDeadline(aLongTimeAgo)
+	}
+}
+
+func (f *framer) ioErr(op string, err error) error {
+	if f.interrupted.Load() && f.interruptFn != nil && isTimeout(err) {
+		if ie := f.interruptFn(); ie != nil {
+			err = ie
+		}
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return &IOError{Op: op, Written: f.cmdWritten || op == "read", Err: err}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// fill makes at least n unread bytes available in buf[r:w].
+func (f *framer) fill(n int) error {
+	if f.w-f.r >= n {
+		return nil
+	}
+	if f.buf == nil {
+		f.buf = make([]byte, defaultReadBufSize)
+	}
+	// Compact: move unread bytes to the front.
+	if f.r > 0 {
+		copy(f.buf, f.buf[f.r:f.w])
+		f.w -= f.r
+		f.r = 0
+	}
+	f.setReadDeadline()
+	for f.w < n {
+		if f.w == len(f.buf) {
+			// Grow by doubling, never beyond what is needed: allocation follows the bytes that arrived.
+			size := 2 * len(f.buf)
+			if size > n {
+				size = n
+			}
+			nb := make([]byte, size)
+			copy(nb, f.buf[:f.w])
+			f.buf = nb
+		}
+		m, err := f.rd.Read(f.buf[f.w:])
+		f.w += m
+		f.bytesIn += int64(m)
+		if err != nil {
+			if f.w >= n {
+				break
+			}
+			return f.ioErr("read", err)
+		}
+	}
+	return nil
+}
+
+// readPacket returns the next payload, joining split packets. The slice is valid until the next read.
+func (f *framer) readPacket() ([]byte, error) {
+	payload, err := f.readOne()
+	if err != nil || len(payload) < MaxPayloadLen {
+		return payload, err
+	}
+	// Split payload: join into f.large (grown as data arrives).
+	f.large = append(f.large[:0], payload...)
+	for {
+		p, err := f.readOne()
+		if err != nil {
+			return nil, err
+		}
+		if len(f.large)+len(p) > f.maxRead {
+			return nil, protoErr("packet", "payload of more than %d bytes exceeds the limit of %d (maxAllowedPacket)", len(f.large)+len(p), f.maxRead)
+		}
+		f.large = append(f.large, p...)
+		if len(p) < MaxPayloadLen {
+			return f.large, nil
+		}
+	}
+}
+
+func (f *framer) readOne() ([]byte, error) {
+	if err := f.fill(4); err != nil {
+		return nil, err
+	}
+	h := f.buf[f.r : f.r+4]
+	n := int(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16)
+	seq := h[3]
+	if seq != f.seq {
+		return nil, protoErr("packet header", "sequence id %d, expected %d (out of order packets)", seq, f.seq)
+	}
+	if n > f.maxRead && n > 0 {
+		return nil, protoErr("packet header", "payload length %d exceeds the limit of %d (maxAllowedPacket)", n, f.maxRead)
+	}
+	f.seq++
+	if err := f.fill(4 + n); err != nil {
+		return nil, err
+	}
+	p := f.buf[f.r+4 : f.r+4+n : f.r+4+n]
+	f.r += 4 + n
+	if f.trace != nil {
+		f.trace('<', seq, p)
+	}
+	return p, nil
+}
+
+// startPacket returns the write buffer with 4 bytes reserved for the header; append the payload to it and
+// pass it to writePacket.
+func (f *framer) startPacket() []byte {
+	if f.wbuf == nil {
+		f.wbuf = make([]byte, 4, defaultWriteBufCap)
+	}
+	return f.wbuf[:4]
+}
+
+// writePacket frames buf[4:] (split as needed) and writes it. buf must come from startPacket (or have 4
+// spare bytes at the front); its contents are overwritten by headers when the payload is split.
+func (f *framer) writePacket(buf []byte) error {
+	if cap(buf) > cap(f.wbuf) {
+		f.wbuf = buf[:0] // keep the grown buffer for reuse
+	}
+	payload := len(buf) - 4
+	if payload > f.maxWrite && f.maxWrite > 0 {
+		return &packetTooLargeError{size: payload, max: f.maxWrite}
+	}
+	f.setWriteDeadline()
+	off := 0 // start of the current chunk's header in buf
+	for {
+		n := len(buf) - off - 4
+		if n > MaxPayloadLen {
+			n = MaxPayloadLen
+		}
+		buf[off] = byte(n)
+		buf[off+1] = byte(n >> 8)
+		buf[off+2] = byte(n >> 16)
+		buf[off+3] = f.seq
+		if f.trace != nil {
+			f.trace('>', f.seq, buf[off+4:off+4+n])
+		}
+		f.seq++
+		if err := f.write(buf[off : off+4+n]); err != nil {
+			return err
+		}
+		if n < MaxPayloadLen {
+			return nil
+		}
+		off += n // the next header overwrites the last 4 bytes already sent
+	}
+}
+
+func (f *framer) write(b []byte) error {
+	m, err := f.wr.Write(b)
+	f.bytesOut += int64(m)
+	if m > 0 {
+		f.cmdWritten = true
+	}
+	if err == nil && m < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return f.ioErr("write", err)
+	}
+	return nil
+}
+
+// shrink drops buffers that grew for a large packet, so an idle connection holds little memory.
+func (f *framer) shrink() {
+	if f.r == f.w && len(f.buf) > maxIdleBufSize {
+		f.buf = nil
+		f.r, f.w = 0, 0
+	}
+	if cap(f.wbuf) > maxIdleBufSize {
+		f.wbuf = nil
+	}
+	if cap(f.large) > maxIdleBufSize {
+		f.large = nil
+	}
+}
+
+// packetTooLargeError is returned before anything is written when a payload exceeds maxAllowedPacket.
+type packetTooLargeError struct{ size, max int }
+
+func (e *packetTooLargeError) Error() string {
+	return "rawmysql: packet of " + itoa(e.size) + " bytes exceeds maxAllowedPacket (" + itoa(e.max) + " bytes)"
+}
+
+// SafeToRetry: nothing was written.
+func (e *packetTooLargeError) SafeToRetry() bool { return false }
+
+// ErrPacketTooLarge is matched by errors.Is for a payload larger than maxAllowedPacket.
+var ErrPacketTooLarge = errors.New("rawmysql: packet exceeds maxAllowedPacket")
+
+func (e *packetTooLargeError) Is(target error) bool { return target == ErrPacketTooLarge }
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

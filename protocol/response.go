@@ -1,0 +1,118 @@
+package protocol
+
+// OKPacket reports a successful command (header 0x00, or 0xFE ending a result set with CLIENT_DEPRECATE_EOF).
+// See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_ok_packet.html.
+type OKPacket struct {
+	AffectedRows uint64
+	LastInsertID uint64
+	Status       StatusFlag
+	Warnings     uint16
+	Info         string // human-readable information, e.g. "Rows matched: 1  Changed: 1  Warnings: 0"
+}
+
+// Decode parses an OK packet payload (header 0x00 or 0xFE).
+func (p *OKPacket) Decode(src []byte) error {
+	r := newReader("OK", src)
+	h := r.uint8("header")
+	if r.err() == nil && h != 0x00 && h != 0xfe {
+		return protoErr("OK", "header 0x%02x, expected 0x00 or 0xfe", h)
+	}
+	p.AffectedRows, _ = r.lenencInt("affected rows")
+	p.LastInsertID, _ = r.lenencInt("last insert id")
+	p.Status = StatusFlag(r.uint16("status flags"))
+	p.Warnings = r.uint16("warnings")
+	if err := r.err(); err != nil {
+		return err
+	}
+	// Without CLIENT_SESSION_TRACK (which we never request) the info is the rest of the packet.
+	if rest := r.rest(); len(rest) > 0 {
+		p.Info = string(rest)
+	} else {
+		p.Info = ""
+	}
+	return nil
+}
+
+// AppendTo encodes the OK packet with header 0x00.
+func (p *OKPacket) AppendTo(dst []byte) []byte {
+	dst = append(dst, 0)
+	dst = AppendLenEncInt(dst, p.AffectedRows)
+	dst = AppendLenEncInt(dst, p.LastInsertID)
+	dst = AppendUint16(dst, uint16(p.Status))
+	dst = AppendUint16(dst, p.Warnings)
+	return append(dst, p.Info...)
+}
+
+// EOFPacket ends column definitions or rows when CLIENT_DEPRECATE_EOF is not in use (header 0xFE, < 9 bytes).
+// See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_eof_packet.html.
+type EOFPacket struct {
+	Warnings uint16
+	Status   StatusFlag
+}
+
+// Decode parses an EOF packet payload.
+func (p *EOFPacket) Decode(src []byte) error {
+	r := newReader("EOF", src)
+	h := r.uint8("header")
+	if r.err() == nil && h != 0xfe {
+		return protoErr("EOF", "header 0x%02x, expected 0xfe", h)
+	}
+	if r.remaining() == 0 && r.err() == nil { // pre-4.1 form
+		p.Warnings, p.Status = 0, 0
+		return nil
+	}
+	p.Warnings = r.uint16("warnings")
+	p.Status = StatusFlag(r.uint16("status flags"))
+	return r.err()
+}
+
+// AppendTo encodes the EOF packet.
+func (p *EOFPacket) AppendTo(dst []byte) []byte {
+	dst = append(dst, 0xfe)
+	dst = AppendUint16(dst, p.Warnings)
+	return AppendUint16(dst, uint16(p.Status))
+}
+
+// IsEOFPacket reports whether payload is an EOF packet (or a 0xFE-headed OK ending a result set): header 0xFE
+// and shorter than 9 bytes when CLIENT_DEPRECATE_EOF is off, shorter than 16 MiB when it is on. A longer 0xFE
+// packet is a row whose first value has a length of 8 bytes or more.
+func IsEOFPacket(payload []byte, deprecateEOF bool) bool {
+	if len(payload) == 0 || payload[0] != 0xfe {
+		return false
+	}
+	if deprecateEOF {
+		return len(payload) < MaxPayloadLen
+	}
+	return len(payload) < 9
+}
+
+// DecodeError parses an ERR packet payload (header 0xFF) into a *ServerError, or a *ProtocolError if the
+// packet is malformed. See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_err_packet.html.
+func DecodeError(src []byte) error {
+	r := newReader("ERR", src)
+	if h := r.uint8("header"); r.err() == nil && h != 0xff {
+		return protoErr("ERR", "header 0x%02x, expected 0xff", h)
+	}
+	e := &ServerError{Number: r.uint16("error code")}
+	if err := r.err(); err != nil {
+		return err
+	}
+	rest := r.rest()
+	if len(rest) >= 6 && rest[0] == '#' {
+		e.SQLState = string(rest[1:6])
+		rest = rest[6:]
+	}
+	e.Message = string(rest)
+	return e
+}
+
+// AppendError encodes an ERR packet (used by tests and fake servers).
+func AppendError(dst []byte, e *ServerError) []byte {
+	dst = append(dst, 0xff)
+	dst = AppendUint16(dst, e.Number)
+	if e.SQLState != "" {
+		dst = append(dst, '#')
+		dst = append(dst, e.SQLState...)
+	}
+	return append(dst, e.Message...)
+}

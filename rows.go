@@ -1,0 +1,145 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"io"
+	"reflect"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+// rows streams a result set to database/sql. Values of string and binary columns are sub-slices of the
+// connection's read buffer, valid until the next call to Next (database/sql copies them when scanning, except
+// into sql.RawBytes, whose contract is the same).
+type rows struct {
+	c     *conn
+	ctx   context.Context
+	res   *protocol.Result
+	names []string
+	vals  [][]byte
+	done  bool
+}
+
+func (c *conn) newRows(ctx context.Context, res *protocol.Result) *rows {
+	r := &c.rows
+	*r = rows{c: c, ctx: ctx, res: res, vals: r.vals[:0]}
+	r.setup()
+	return r
+}
+
+func (r *rows) setup() {
+	r.names = nil
+	n := len(r.res.Columns)
+	if cap(r.vals) < n {
+		r.vals = make([][]byte, n)
+	}
+	r.vals = r.vals[:n]
+}
+
+// Columns returns the column names ("table.column" with columnsWithAlias).
+func (r *rows) Columns() []string {
+	if r.names == nil {
+		cols := r.res.Columns
+		r.names = make([]string, len(cols))
+		for i := range cols {
+			if r.c.cfg.ColumnsWithAlias && cols[i].Table != "" {
+				r.names[i] = cols[i].Table + "." + cols[i].Name
+			} else {
+				r.names[i] = cols[i].Name
+			}
+		}
+	}
+	return r.names
+}
+
+// Next decodes the next row into dest.
+func (r *rows) Next(dest []driver.Value) error {
+	if r.done {
+		return io.EOF
+	}
+	p, err := r.res.ReadRow()
+	if err != nil {
+		if err == io.EOF {
+			return io.EOF
+		}
+		return r.fail(err)
+	}
+	if r.res.Binary {
+		return r.fail(errBinaryRows)
+	}
+	if err := protocol.DecodeTextRow(p, r.vals); err != nil {
+		return r.fail(err)
+	}
+	cols := r.res.Columns
+	for i, v := range r.vals {
+		if v == nil {
+			dest[i] = nil
+			continue
+		}
+		dv, err := r.c.textValue(&cols[i], v)
+		if err != nil {
+			return r.fail(err)
+		}
+		dest[i] = dv
+	}
+	return nil
+}
+
+// fail reports a stream error with the context's error preferred.
+func (r *rows) fail(err error) error {
+	return mapErr(ctxErr(r.ctx, err))
+}
+
+// Close drains what is left and releases the connection for its next command.
+func (r *rows) Close() error {
+	if r.done {
+		return nil
+	}
+	r.done = true
+	err := r.res.Close()
+	ferr := r.c.finish(r.ctx, err)
+	r.ctx = nil
+	return ferr
+}
+
+// HasNextResultSet reports whether another result set follows.
+func (r *rows) HasNextResultSet() bool { return !r.done && r.res.HasNextResult() }
+
+// NextResultSet advances to the next result set.
+func (r *rows) NextResultSet() error {
+	if r.done {
+		return io.EOF
+	}
+	if err := r.res.NextResult(); err != nil {
+		if err == io.EOF {
+			return io.EOF
+		}
+		return r.fail(err)
+	}
+	r.setup()
+	return nil
+}
+
+// ColumnTypeDatabaseTypeName returns the type name as go-sql-driver/mysql spells it ("INT", "UNSIGNED BIGINT",
+// "VARCHAR", ...).
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return databaseTypeName(&r.res.Columns[i]) }
+
+// ColumnTypeScanType returns a Go type a value of the column can be scanned into.
+func (r *rows) ColumnTypeScanType(i int) reflect.Type {
+	return scanType(&r.res.Columns[i], r.c.cfg.ParseTime)
+}
+
+// ColumnTypeNullable reports whether the column may hold NULL.
+func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) {
+	return r.res.Columns[i].Flags&protocol.FlagNotNull == 0, true
+}
+
+// ColumnTypeLength returns the length of variable-length text and binary columns (in characters for text).
+func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) { return columnLength(&r.res.Columns[i]) }
+
+// ColumnTypePrecisionScale returns precision and scale of DECIMAL columns (and the fractional seconds of
+// time columns as scale).
+func (r *rows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
+	return precisionScale(&r.res.Columns[i])
+}
