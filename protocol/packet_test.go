@@ -1,0 +1,150 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func frame(seq uint8, payload []byte) []byte {
+	n := len(payload)
+	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
+}
+
+func newTestFramer(in []byte) (*framer, *bytes.Buffer) {
+	out := &bytes.Buffer{}
+	return &framer{rd: bytes.NewReader(in), wr: out, maxRead: DefaultMaxReadPacket, maxWrite: 1 << 30}, out
+}
+
+func TestReadPacketSmall(t *testing.T) {
+	in := append(frame(0, []byte("abc")), frame(1, nil)...)
+	f, _ := newTestFramer(in)
+	p, err := f.readPacket()
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(p))
+	p, err = f.readPacket()
+	require.NoError(t, err)
+	require.Len(t, p, 0)
+	_, err = f.readPacket()
+	var ioe *IOError
+	require.ErrorAs(t, err, &ioe)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+func TestSequenceMismatch(t *testing.T) {
+	f, _ := newTestFramer(frame(3, []byte("x")))
+	_, err := f.readPacket()
+	var pe *ProtocolError
+	require.ErrorAs(t, err, &pe)
+	require.ErrorContains(t, err, "sequence id 3, expected 0")
+}
+
+// splitPayload frames a payload the way a server does: MaxPayloadLen chunks, then the rest (maybe empty).
+func splitPayload(payload []byte) []byte {
+	var out []byte
+	seq := uint8(0)
+	for {
+		n := len(payload)
+		if n > MaxPayloadLen {
+			n = MaxPayloadLen
+		}
+		out = append(out, frame(seq, payload[:n])...)
+		seq++
+		payload = payload[n:]
+		if n < MaxPayloadLen {
+			return out
+		}
+	}
+}
+
+func TestLargePayloadRoundTrip(t *testing.T) {
+	for _, size := range []int{MaxPayloadLen - 1, MaxPayloadLen, MaxPayloadLen + 1, 2 * MaxPayloadLen, 20 << 20} {
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = byte(i * 7)
+		}
+		// Write side: header per chunk, an empty trailer for exact multiples.
+		w, out := newTestFramer(nil)
+		buf := append(w.startPacket(), payload...)
+		require.NoError(t, w.writePacket(buf))
+		want := splitPayload(payload)
+		require.Equal(t, len(want), out.Len(), "size %d", size)
+		require.True(t, bytes.Equal(want, out.Bytes()), "size %d", size)
+		if size%MaxPayloadLen == 0 {
+			require.Equal(t, []byte{0, 0, 0, byte(size / MaxPayloadLen)}, out.Bytes()[out.Len()-4:], "empty trailer")
+		}
+		// Read side joins them again.
+		r, _ := newTestFramer(want)
+		p, err := r.readPacket()
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(payload, p), "size %d", size)
+		require.Equal(t, uint8(size/MaxPayloadLen+1), r.seq, "one sequence id per frame")
+	}
+}
+
+func TestMaxReadLimit(t *testing.T) {
+	payload := make([]byte, MaxPayloadLen+10)
+	f, _ := newTestFramer(splitPayload(payload))
+	f.maxRead = MaxPayloadLen
+	_, err := f.readPacket()
+	require.ErrorContains(t, err, "exceeds the limit")
+
+	f, _ = newTestFramer(frame(0, make([]byte, 100)))
+	f.maxRead = 50
+	_, err = f.readPacket()
+	require.ErrorContains(t, err, "exceeds the limit")
+}
+
+func TestWriteLimit(t *testing.T) {
+	f, out := newTestFramer(nil)
+	f.maxWrite = 10
+	err := f.writePacket(append(f.startPacket(), make([]byte, 11)...))
+	require.ErrorIs(t, err, ErrPacketTooLarge)
+	require.Zero(t, out.Len(), "nothing written")
+	require.False(t, f.cmdWritten)
+}
+
+// A header that claims 16 MiB followed by a few bytes must not make the reader allocate 16 MiB.
+func TestLyingLengthBoundedAllocation(t *testing.T) {
+	in := append([]byte{0xff, 0xff, 0xff, 0}, []byte("only a few bytes")...)
+	f, _ := newTestFramer(in)
+	_, err := f.readPacket()
+	require.Error(t, err)
+	require.LessOrEqual(t, len(f.buf), 2*defaultReadBufSize, "buffer grew only with the data that arrived")
+}
+
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(b []byte) (int, error) {
+	if w.n >= len(b) {
+		w.n -= len(b)
+		return len(b), nil
+	}
+	n := w.n
+	w.n = 0
+	return n, errors.New("connection reset")
+}
+
+func TestWriteErrorMarksWritten(t *testing.T) {
+	f := &framer{wr: &failWriter{n: 0}, maxWrite: 1 << 20}
+	err := f.writePacket(append(f.startPacket(), "SELECT 1"...))
+	require.True(t, SafeToRetry(err), "nothing written: safe to retry")
+
+	f = &framer{wr: &failWriter{n: 3}, maxWrite: 1 << 20}
+	err = f.writePacket(append(f.startPacket(), "SELECT 1"...))
+	require.Error(t, err)
+	require.False(t, SafeToRetry(err), "part of the command was written")
+}
+
+func TestShrink(t *testing.T) {
+	payload := make([]byte, 2<<20)
+	f, _ := newTestFramer(frame(0, payload))
+	_, err := f.readPacket()
+	require.NoError(t, err)
+	require.Greater(t, len(f.buf), maxIdleBufSize)
+	f.shrink()
+	require.Nil(t, f.buf)
+}
