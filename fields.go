@@ -206,7 +206,7 @@ func columnLength(c *protocol.Column) (int64, bool) {
 		return 0, false
 	}
 	n := int64(c.Length)
-	if c.Type == protocol.TypeJSON || c.Type == protocol.TypeGeometry || c.Type == protocol.TypeLongBlob && n >= math.MaxUint32 {
+	if c.Type == protocol.TypeJSON || c.Type == protocol.TypeGeometry || n >= math.MaxUint32 {
 		return math.MaxInt64, true
 	}
 	if !isBinary(c) && c.Type != protocol.TypeBit {

@@ -1,0 +1,145 @@
+package protocoltest
+
+import "encoding/binary"
+
+// LenEncInt encodes n as a length-encoded integer: one byte below 0xfb, else
+// 0xfc + 2 bytes, 0xfd + 3 bytes or 0xfe + 8 bytes, little-endian.
+func LenEncInt(n uint64) []byte {
+	switch {
+	case n < 0xfb:
+		return []byte{byte(n)}
+	case n <= 0xffff:
+		return []byte{0xfc, byte(n), byte(n >> 8)}
+	case n <= 0xffffff:
+		return []byte{0xfd, byte(n), byte(n >> 8), byte(n >> 16)}
+	default:
+		return binary.LittleEndian.AppendUint64([]byte{0xfe}, n)
+	}
+}
+
+// LenEncString encodes b as a length-encoded string: LenEncInt(len(b)) then b.
+func LenEncString(b []byte) []byte {
+	return append(LenEncInt(uint64(len(b))), b...)
+}
+
+// OK returns an OK_Packet payload (0x00 header) for a client with
+// CLIENT_PROTOCOL_41 and without CLIENT_SESSION_TRACK: lenenc affected rows,
+// lenenc last insert id, 2 bytes status, 2 bytes warnings, then info as the
+// rest of the packet.
+func OK(affected, lastInsertID uint64, status, warnings uint16, info string) []byte {
+	b := []byte{0x00}
+	b = append(b, LenEncInt(affected)...)
+	b = append(b, LenEncInt(lastInsertID)...)
+	b = binary.LittleEndian.AppendUint16(b, status)
+	b = binary.LittleEndian.AppendUint16(b, warnings)
+	return append(b, info...)
+}
+
+// OKDeprecateEOF returns the OK_Packet with a 0xFE header that ends a result
+// set when CLIENT_DEPRECATE_EOF is on: 0xFE, lenenc 0 affected rows, lenenc 0
+// last insert id, 2 bytes status, 2 bytes warnings.
+func OKDeprecateEOF(status, warnings uint16) []byte {
+	b := []byte{0xfe, 0x00, 0x00}
+	b = binary.LittleEndian.AppendUint16(b, status)
+	return binary.LittleEndian.AppendUint16(b, warnings)
+}
+
+// ERR returns an ERR_Packet payload: 0xFF, 2 bytes error number, then '#' and
+// the SQL state (normally 5 characters, written as given) when sqlState is not
+// empty, then the message as the rest of the packet.
+func ERR(number uint16, sqlState, msg string) []byte {
+	b := binary.LittleEndian.AppendUint16([]byte{0xff}, number)
+	if sqlState != "" {
+		b = append(b, '#')
+		b = append(b, sqlState...)
+	}
+	return append(b, msg...)
+}
+
+// EOF returns an EOF_Packet payload (CLIENT_PROTOCOL_41 form): 0xFE, 2 bytes
+// warnings, 2 bytes status.
+func EOF(warnings, status uint16) []byte {
+	b := binary.LittleEndian.AppendUint16([]byte{0xfe}, warnings)
+	return binary.LittleEndian.AppendUint16(b, status)
+}
+
+// AuthSwitch returns a Protocol::AuthSwitchRequest payload: 0xFE, the plugin
+// name and a NUL, then data as given (for the scramble-based plugins, the new
+// 20-byte scramble followed by a NUL).
+func AuthSwitch(plugin string, data []byte) []byte {
+	b := append([]byte{0xfe}, plugin...)
+	b = append(b, 0)
+	return append(b, data...)
+}
+
+// AuthMoreData returns a Protocol::AuthMoreData payload: 0x01 then data (for
+// caching_sha2_password: 0x03 fast auth success, 0x04 full auth needed, or a
+// PEM public key).
+func AuthMoreData(data []byte) []byte {
+	return append([]byte{0x01}, data...)
+}
+
+// Column describes one column for ColumnDef. Charset is the collation id
+// (63 = binary), Length the display length, Type the MYSQL_TYPE_* code.
+type Column struct {
+	Schema, Table, OrgTable, Name, OrgName string
+	Charset                                uint16
+	Length                                 uint32
+	Type                                   byte
+	Flags                                  uint16
+	Decimals                               byte
+}
+
+// ColumnDef returns a Protocol::ColumnDefinition41 payload: lenenc strings
+// catalog ("def"), schema, table, org_table, name, org_name; lenenc 0x0c (the
+// length of the fixed block); 2 bytes character set, 4 bytes column length,
+// 1 byte type, 2 bytes flags, 1 byte decimals, 2 filler bytes.
+func ColumnDef(col Column) []byte {
+	var b []byte
+	for _, s := range []string{"def", col.Schema, col.Table, col.OrgTable, col.Name, col.OrgName} {
+		b = append(b, LenEncString([]byte(s))...)
+	}
+	b = append(b, 0x0c)
+	b = binary.LittleEndian.AppendUint16(b, col.Charset)
+	b = binary.LittleEndian.AppendUint32(b, col.Length)
+	b = append(b, col.Type)
+	b = binary.LittleEndian.AppendUint16(b, col.Flags)
+	return append(b, col.Decimals, 0, 0)
+}
+
+// TextRow returns a ProtocolText::ResultsetRow payload: each value as a
+// length-encoded string, a nil value as 0xFB (NULL). An empty non-nil value is
+// the empty string (0x00).
+func TextRow(values ...[]byte) []byte {
+	b := []byte{}
+	for _, v := range values {
+		if v == nil {
+			b = append(b, 0xfb)
+			continue
+		}
+		b = append(b, LenEncString(v)...)
+	}
+	return b
+}
+
+// SendResultSet writes a whole text-protocol result set with consecutive
+// sequence ids: the column count, a ColumnDef per column, an EOF unless
+// deprecateEOF, a TextRow per row, and finally EOF(0, StatusAutocommit) or,
+// with deprecateEOF, OKDeprecateEOF(StatusAutocommit, 0).
+func (c *Conn) SendResultSet(cols []Column, rows [][][]byte, deprecateEOF bool) {
+	c.WritePacket(LenEncInt(uint64(len(cols))))
+	for _, col := range cols {
+		c.WritePacket(ColumnDef(col))
+	}
+	if !deprecateEOF {
+		c.WritePacket(EOF(0, StatusAutocommit))
+	}
+	for _, row := range rows {
+		c.WritePacket(TextRow(row...))
+	}
+	if deprecateEOF {
+		c.WritePacket(OKDeprecateEOF(StatusAutocommit, 0))
+	} else {
+		c.WritePacket(EOF(0, StatusAutocommit))
+	}
+}
