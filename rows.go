@@ -136,7 +136,9 @@ func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) {
 }
 
 // ColumnTypeLength returns the length of variable-length text and binary columns (in characters for text).
-func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) { return columnLength(&r.res.Columns[i]) }
+func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) {
+	return columnLength(&r.res.Columns[i])
+}
 
 // ColumnTypePrecisionScale returns precision and scale of DECIMAL columns (and the fractional seconds of
 // time columns as scale).

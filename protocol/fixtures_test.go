@@ -245,7 +245,7 @@ func TestColumnDefinition(t *testing.T) {
 
 func TestTextRow(t *testing.T) {
 	// Row "-12", "héllo", NULL, "3.50".
-	raw := unhex(t, "03 2d3132" + "06 68c3a96c6c6f" + "fb" + "04 332e3530")
+	raw := unhex(t, "03 2d3132"+"06 68c3a96c6c6f"+"fb"+"04 332e3530")
 	vals := make([][]byte, 4)
 	require.NoError(t, DecodeTextRow(raw, vals))
 	require.Equal(t, "-12", string(vals[0]))
@@ -260,8 +260,8 @@ func TestTextRow(t *testing.T) {
 	require.NotNil(t, vals[0])
 	require.Len(t, vals[0], 0)
 
-	require.Error(t, DecodeTextRow(raw, make([][]byte, 5)))   // too few values
-	require.Error(t, DecodeTextRow(raw, make([][]byte, 3)))   // trailing bytes
+	require.Error(t, DecodeTextRow(raw, make([][]byte, 5)))        // too few values
+	require.Error(t, DecodeTextRow(raw, make([][]byte, 3)))        // trailing bytes
 	require.Error(t, DecodeTextRow(unhex(t, "05 6162"), vals[:1])) // length beyond packet
 	require.Error(t, DecodeTextRow(unhex(t, "fe 01"), vals[:1]))   // truncated 8-byte length
 }
