@@ -14,13 +14,21 @@ import (
 // conn is a database/sql connection over one protocol connection. database/sql never uses it from two
 // goroutines at once.
 type conn struct {
-	pc   *protocol.Conn
-	cfg  *Config
-	rows rows // reused for every result set
+	pc     *protocol.Conn
+	cfg    *Config
+	rows   rows       // reused for every result set
+	cache  *stmtCache // nil when stmtCacheSize=0
+	params []protocol.Param
+	ibuf   []byte // interpolation buffer
+	// pendingClose: statements prepared outside a cache, closed before the next command.
+	pendingClose []uint32
 }
 
 func newConn(pc *protocol.Conn, cfg *Config) *conn {
 	c := &conn{pc: pc, cfg: cfg}
+	if cfg.StmtCacheSize > 0 {
+		c.cache = newStmtCache(cfg.StmtCacheSize)
+	}
 	return c
 }
 
@@ -136,19 +144,90 @@ func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
 	return val, nil
 }
 
-// ExecContext runs a statement. Statements with arguments go through prepared statements (driver.ErrSkip).
+// ExecContext runs a statement. With arguments it uses the connection's cached prepared statement for the
+// query (one round trip once prepared), or client-side interpolation with interpolateParams=true.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if len(args) > 0 {
-		return nil, driver.ErrSkip
+	if len(args) == 0 {
+		return c.exec(ctx, query)
 	}
-	return c.exec(ctx, query)
+	if c.cfg.InterpolateParams {
+		q, err := c.interpolate(query, args)
+		if err == nil {
+			return c.exec(ctx, q)
+		}
+		if err != errInterpolateUnsafe {
+			return nil, err
+		}
+	}
+	if err := c.checkPlaceholders(query, args); err != nil {
+		return nil, err
+	}
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	cs, owned, err := c.prepare(query)
+	if err != nil {
+		return nil, c.finish(ctx, err)
+	}
+	if owned {
+		defer c.closeOwnedLater(cs)
+	}
+	res, err := c.execute(cs, args)
+	if err != nil {
+		return nil, c.finish(ctx, err)
+	}
+	ok, err := drainExec(res)
+	if err = c.finish(ctx, err); err != nil {
+		return nil, err
+	}
+	return result{affected: int64(ok.AffectedRows), lastID: int64(ok.LastInsertID)}, nil
 }
 
-// QueryContext runs a query and streams its rows.
+// QueryContext runs a query and streams its rows (arguments as in ExecContext).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if len(args) > 0 {
-		return nil, driver.ErrSkip
+	if len(args) == 0 {
+		return c.query(ctx, query)
 	}
+	if c.cfg.InterpolateParams {
+		q, err := c.interpolate(query, args)
+		if err == nil {
+			return c.query(ctx, q)
+		}
+		if err != errInterpolateUnsafe {
+			return nil, err
+		}
+	}
+	if err := c.checkPlaceholders(query, args); err != nil {
+		return nil, err
+	}
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	cs, owned, err := c.prepare(query)
+	if err != nil {
+		return nil, c.finish(ctx, err)
+	}
+	res, err := c.execute(cs, args)
+	if err != nil {
+		if owned {
+			c.closeOwnedLater(cs)
+		}
+		return nil, c.finish(ctx, err)
+	}
+	r := c.newRows(ctx, res)
+	if owned {
+		r.closeStmt = cs
+	}
+	return r, nil
+}
+
+// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent before the
+// next command (COM_STMT_CLOSE has no reply, so it costs no round trip).
+func (c *conn) closeOwnedLater(cs *cachedStmt) {
+	c.pendingClose = append(c.pendingClose, cs.st.ID)
+}
+
+func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {
 	if err := c.pc.Watch(ctx); err != nil {
 		return nil, err
 	}
@@ -159,9 +238,16 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	return c.newRows(ctx, res), nil
 }
 
-// PrepareContext prepares a statement.
-func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return &stmt{c: c, query: query}, nil
+// checkPlaceholders refuses a wrong argument count before anything is sent.
+func (c *conn) checkPlaceholders(query string, args []driver.NamedValue) error {
+	if n := countPlaceholders(query, c.noBackslashEscapes()); n != len(args) {
+		return &argCountError{want: n, got: len(args)}
+	}
+	return nil
+}
+
+func (c *conn) noBackslashEscapes() bool {
+	return c.pc.Status()&protocol.StatusNoBackslashEscapes != 0
 }
 
 // ResetSession is called by database/sql before a connection is reused.

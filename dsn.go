@@ -155,7 +155,8 @@ func (c *Config) Clone() *Config {
 // "tcp6", "unix" or a name registered with RegisterDialContext; addr defaults to 127.0.0.1:3306 for tcp and
 // /tmp/mysql.sock for unix, and a TCP address without a port gets :3306. The database name and every parameter
 // value are URL-unescaped ('%2F' is '/', and in values '+' is a space). A value may contain '/' unescaped
-// ("?tls-ca=/etc/mysql/ca.pem"), but '&', '%' and '+' must be escaped. An empty DSN is the default Config.
+// ("?tls-ca=/etc/mysql/ca.pem") as long as no '@' follows the database name; '&', '%' and '+' must always be
+// escaped (url.QueryEscape does all of it). An empty DSN is the default Config.
 //
 // Parameters (names are case-sensitive; booleans take the spellings of strconv.ParseBool):
 //

@@ -2,7 +2,6 @@ package rawmysql
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
-
-var errBinaryRows = errors.New("rawmysql: binary rows on a text result")
 
 var (
 	scanTypeInt8      = reflect.TypeOf(int8(0))

@@ -18,12 +18,16 @@ type rows struct {
 	res   *protocol.Result
 	names []string
 	vals  [][]byte
+	bvals []protocol.BinaryValue
+	bbuf  []byte // formatted binary dates/times of the current row
 	done  bool
+	// closeStmt is a statement prepared outside the cache for this result; closed with the rows.
+	closeStmt *cachedStmt
 }
 
 func (c *conn) newRows(ctx context.Context, res *protocol.Result) *rows {
 	r := &c.rows
-	*r = rows{c: c, ctx: ctx, res: res, vals: r.vals[:0]}
+	*r = rows{c: c, ctx: ctx, res: res, vals: r.vals[:0], bvals: r.bvals[:0], bbuf: r.bbuf[:0]}
 	r.setup()
 	return r
 }
@@ -35,6 +39,12 @@ func (r *rows) setup() {
 		r.vals = make([][]byte, n)
 	}
 	r.vals = r.vals[:n]
+	if r.res.Binary {
+		if cap(r.bvals) < n {
+			r.bvals = make([]protocol.BinaryValue, n)
+		}
+		r.bvals = r.bvals[:n]
+	}
 }
 
 // Columns returns the column names ("table.column" with columnsWithAlias).
@@ -65,13 +75,20 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		return r.fail(err)
 	}
+	cols := r.res.Columns
 	if r.res.Binary {
-		return r.fail(errBinaryRows)
+		if err := protocol.DecodeBinaryRow(p, cols, r.bvals); err != nil {
+			return r.fail(err)
+		}
+		r.bbuf = r.bbuf[:0]
+		for i := range r.bvals {
+			dest[i] = r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf)
+		}
+		return nil
 	}
 	if err := protocol.DecodeTextRow(p, r.vals); err != nil {
 		return r.fail(err)
 	}
-	cols := r.res.Columns
 	for i, v := range r.vals {
 		if v == nil {
 			dest[i] = nil
@@ -98,6 +115,10 @@ func (r *rows) Close() error {
 	}
 	r.done = true
 	err := r.res.Close()
+	if r.closeStmt != nil {
+		r.c.closeOwnedLater(r.closeStmt)
+		r.closeStmt = nil
+	}
 	ferr := r.c.finish(r.ctx, err)
 	r.ctx = nil
 	return ferr

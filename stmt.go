@@ -3,33 +3,270 @@ package rawmysql
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
+	"strconv"
+
+	"github.com/rawmysql/rawmysql/protocol"
 )
 
-// stmt is a prepared statement. Until server-side prepared statements land it runs the query text as is and
-// refuses arguments.
+// Server errors handled by the statement path.
+const (
+	errNeedReprepare     = 1615 // ER_NEED_REPREPARE: the statement's tables changed
+	errMaxPreparedStmts  = 1461 // ER_MAX_PREPARED_STMT_COUNT_REACHED
+	errUnknownStmtHandle = 1243 // ER_UNKNOWN_STMT_HANDLER
+)
+
+// stmt is a server-side prepared statement handed to database/sql.
 type stmt struct {
-	c     *conn
-	query string
+	c      *conn
+	query  string
+	cs     *cachedStmt    // shared with the connection's cache, or owned when the cache is off
+	owned  bool           // cs is not in the cache: close it with the stmt
+	closed bool
 }
 
-// Close releases the statement.
-func (s *stmt) Close() error { return nil }
+var (
+	_ driver.Stmt             = (*stmt)(nil)
+	_ driver.StmtExecContext  = (*stmt)(nil)
+	_ driver.StmtQueryContext = (*stmt)(nil)
+)
 
-// NumInput returns -1: the argument count is not checked by database/sql.
-func (s *stmt) NumInput() int { return -1 }
+// PrepareContext prepares query on the server (or reuses the connection's cached statement for it).
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	cs, owned, err := c.prepare(query)
+	if err = c.finish(ctx, err); err != nil {
+		return nil, err
+	}
+	cs.refs++
+	return &stmt{c: c, query: query, cs: cs, owned: owned}, nil
+}
+
+// prepare returns a prepared statement for query: from the cache, or newly prepared (and cached when the
+// cache is on). owned reports a statement outside the cache, to be closed by its user.
+func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
+	if c.cache != nil {
+		if cs := c.cache.get(query); cs != nil {
+			return cs, false, nil
+		}
+	}
+	if err := c.flushPendingCloses(); err != nil {
+		return nil, false, err
+	}
+	st, err := c.pc.Prepare(query)
+	var se *protocol.ServerError
+	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
+		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
+		// prepare this one outside the cache.
+		c.cache.clear(false)
+		if err := c.flushPendingCloses(); err != nil {
+			return nil, false, err
+		}
+		st, err = c.pc.Prepare(query)
+		if err != nil {
+			return nil, false, err
+		}
+		return &cachedStmt{query: query, st: st}, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	cs = &cachedStmt{query: query, st: st}
+	if c.cache == nil {
+		return cs, true, nil
+	}
+	c.cache.put(cs)
+	return cs, false, nil
+}
+
+// flushPendingCloses sends COM_STMT_CLOSE for evicted statements (no reply is read: the server sends none).
+func (c *conn) flushPendingCloses() error {
+	for len(c.pendingClose) > 0 {
+		id := c.pendingClose[len(c.pendingClose)-1]
+		c.pendingClose = c.pendingClose[:len(c.pendingClose)-1]
+		if err := c.pc.CloseStmt(id); err != nil {
+			return err
+		}
+	}
+	if c.cache == nil {
+		return nil
+	}
+	for len(c.cache.pendingClose) > 0 {
+		id := c.cache.pendingClose[len(c.cache.pendingClose)-1]
+		c.cache.pendingClose = c.cache.pendingClose[:len(c.cache.pendingClose)-1]
+		if err := c.pc.CloseStmt(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the statement; the server statement is closed unless the cache still holds it.
+func (s *stmt) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.owned {
+		if s.c.pc.State() == protocol.StateIdle {
+			return mapErr(s.c.pc.CloseStmt(s.cs.st.ID))
+		}
+		return nil
+	}
+	s.c.cache.release(s.cs)
+	return nil
+}
+
+// NumInput returns the number of ? placeholders; database/sql checks the argument count against it.
+func (s *stmt) NumInput() int { return len(s.cs.st.Params) }
 
 // Exec is the context-less form of ExecContext.
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
-	if len(args) > 0 {
-		return nil, ErrArgsNotSupported
-	}
-	return s.c.exec(context.Background(), s.query)
+	return s.ExecContext(context.Background(), valuesToNamed(args))
 }
 
 // Query is the context-less form of QueryContext.
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
-	if len(args) > 0 {
-		return nil, ErrArgsNotSupported
+	return s.QueryContext(context.Background(), valuesToNamed(args))
+}
+
+func valuesToNamed(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
-	return s.c.QueryContext(context.Background(), s.query, nil)
+	return nv
+}
+
+// ExecContext executes the statement and reads all its results.
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.closed {
+		return nil, errors.New("rawmysql: statement is closed")
+	}
+	return s.c.execPrepared(ctx, s.cs, args)
+}
+
+// QueryContext executes the statement and streams its rows.
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if s.closed {
+		return nil, errors.New("rawmysql: statement is closed")
+	}
+	return s.c.queryPrepared(ctx, s.cs, args)
+}
+
+// execute sends COM_STMT_EXECUTE (with long data first) and reads the first result header. A statement the
+// server wants re-prepared (1615) is prepared again and executed once more: the failed attempt ran nothing.
+func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Result, error) {
+	if len(args) != len(cs.st.Params) {
+		return nil, &argCountError{want: len(cs.st.Params), got: len(args)}
+	}
+	params, err := c.toParams(args, c.params)
+	if err != nil {
+		return nil, err
+	}
+	c.params = params
+	if err := c.flushPendingCloses(); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		if err := c.sendLongData(cs.st, params); err != nil {
+			return nil, err
+		}
+		res, err := c.pc.Execute(cs.st, params)
+		var se *protocol.ServerError
+		if attempt == 0 && errors.As(err, &se) && (se.Number == errNeedReprepare || se.Number == errUnknownStmtHandle) {
+			st, perr := c.pc.Prepare(cs.query)
+			if perr != nil {
+				return nil, perr
+			}
+			old := cs.st
+			cs.st = st
+			if se.Number == errNeedReprepare {
+				if cerr := c.pc.CloseStmt(old.ID); cerr != nil {
+					return nil, cerr
+				}
+			}
+			restoreLongData(params)
+			continue
+		}
+		restoreLongData(params)
+		return res, err
+	}
+}
+
+// longDataThreshold: string and []byte arguments at least this long go through COM_STMT_SEND_LONG_DATA
+// instead of inside COM_STMT_EXECUTE, so a value is never limited by one packet's size.
+const longDataThreshold = 1 << 20
+
+func (c *conn) sendLongData(st *protocol.Stmt, params []protocol.Param) error {
+	for i := range params {
+		p := &params[i]
+		var data []byte
+		switch p.Kind {
+		case protocol.ParamBytes:
+			data = p.B
+		case protocol.ParamString:
+			if len(p.S) >= longDataThreshold {
+				data = []byte(p.S)
+			}
+		default:
+			continue
+		}
+		if len(data) < longDataThreshold {
+			continue
+		}
+		if err := c.pc.SendLongData(st.ID, uint16(i), data); err != nil {
+			return err
+		}
+		p.Kind = protocol.ParamLongData
+		p.B = data
+	}
+	return nil
+}
+
+// restoreLongData turns long-data parameters back into inline ones (for a retry, which sends them again).
+func restoreLongData(params []protocol.Param) {
+	for i := range params {
+		if params[i].Kind == protocol.ParamLongData {
+			params[i].Kind = protocol.ParamBytes
+		}
+	}
+}
+
+func (c *conn) execPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Result, error) {
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	res, err := c.execute(cs, args)
+	if err != nil {
+		return nil, c.finish(ctx, err)
+	}
+	ok, err := drainExec(res)
+	if err = c.finish(ctx, err); err != nil {
+		return nil, err
+	}
+	return result{affected: int64(ok.AffectedRows), lastID: int64(ok.LastInsertID)}, nil
+}
+
+// drainExec reads every result of an executed statement and returns the last OK.
+func drainExec(res *protocol.Result) (protocol.OKPacket, error) { return res.DrainAll() }
+
+func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.pc.Watch(ctx); err != nil {
+		return nil, err
+	}
+	res, err := c.execute(cs, args)
+	if err != nil {
+		return nil, c.finish(ctx, err)
+	}
+	return c.newRows(ctx, res), nil
+}
+
+// argCountError reports a wrong number of arguments before anything is sent.
+type argCountError struct{ want, got int }
+
+func (e *argCountError) Error() string {
+	return "rawmysql: statement expects " + strconv.Itoa(e.want) + " arguments, got " + strconv.Itoa(e.got)
 }

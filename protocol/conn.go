@@ -508,24 +508,7 @@ func (c *Conn) Exec(query string) (OKPacket, error) {
 	if err != nil {
 		return OKPacket{}, err
 	}
-	last := res.OK
-	for {
-		if err := res.drainRows(); err != nil {
-			res.Close()
-			return OKPacket{}, err
-		}
-		if len(res.Columns) == 0 {
-			last = res.OK
-		}
-		if !res.HasNextResult() {
-			break
-		}
-		if err := res.NextResult(); err != nil {
-			res.Close()
-			return OKPacket{}, err
-		}
-	}
-	return last, res.Close()
+	return res.DrainAll()
 }
 
 // Query sends COM_QUERY and reads the first result's header. The returned Result is valid until Close; the

@@ -245,3 +245,29 @@ func (r *Result) Close() error {
 	}
 	return first
 }
+
+// InRows reports whether rows of the current result set remain to be read.
+func (r *Result) InRows() bool { return r.inRows }
+
+// DrainAll reads every remaining row and result and closes the Result. It returns the last OK of a result
+// without rows (what Exec reports), or the first error.
+func (r *Result) DrainAll() (OKPacket, error) {
+	last := r.OK
+	for {
+		if err := r.drainRows(); err != nil {
+			r.Close()
+			return OKPacket{}, err
+		}
+		if len(r.Columns) == 0 {
+			last = r.OK
+		}
+		if !r.more {
+			break
+		}
+		if err := r.NextResult(); err != nil {
+			r.Close()
+			return OKPacket{}, err
+		}
+	}
+	return last, r.Close()
+}

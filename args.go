@@ -1,0 +1,246 @@
+package rawmysql
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+var (
+	_ driver.NamedValueChecker = (*conn)(nil)
+	_ driver.NamedValueChecker = (*stmt)(nil)
+)
+
+// CheckNamedValue converts an argument to one of the forms rawmysql sends: nil, int64, uint64 (the full
+// range), float64, bool, string, []byte, json.RawMessage or time.Time. Pointers are followed, driver.Valuer is
+// called, and named kinds (type ID int64) become their base kind. Anything else is an error before any byte
+// is sent.
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error { return checkNamedValue(nv) }
+
+// CheckNamedValue is the statement's argument converter (see conn.CheckNamedValue).
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error { return checkNamedValue(nv) }
+
+func checkNamedValue(nv *driver.NamedValue) error {
+	if nv.Name != "" {
+		return fmt.Errorf("rawmysql: named parameters are not supported (argument @%s); use ? placeholders", nv.Name)
+	}
+	v, err := convertArg(nv.Value, 0)
+	if err != nil {
+		return fmt.Errorf("rawmysql: argument $%d: %w", nv.Ordinal, err)
+	}
+	nv.Value = v
+	return nil
+}
+
+var valuerType = reflect.TypeOf((*driver.Valuer)(nil)).Elem()
+
+func convertArg(v any, depth int) (any, error) {
+	if depth > 16 {
+		return nil, fmt.Errorf("too many levels of pointers or Valuers")
+	}
+	switch x := v.(type) {
+	case nil, int64, uint64, float64, bool, string, time.Time, json.RawMessage:
+		return v, nil
+	case []byte:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case uint32:
+		return uint64(x), nil
+	case float32:
+		return float32To64(x), nil
+	case driver.Valuer:
+		rv := reflect.ValueOf(v)
+		if rv.Kind() == reflect.Pointer && rv.IsNil() && rv.Type().Elem().Implements(valuerType) {
+			return nil, nil // nil pointer to a value-receiver Valuer: NULL, as database/sql does
+		}
+		val, err := x.Value()
+		if err != nil {
+			return nil, err
+		}
+		return convertArg(val, depth+1)
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return convertArg(rv.Elem().Interface(), depth+1)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint(), nil
+	case reflect.Float32:
+		return float32To64(float32(rv.Float())), nil
+	case reflect.Float64:
+		return rv.Float(), nil
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return rv.Bytes(), nil
+		}
+	}
+	return nil, fmt.Errorf("unsupported type %T, a %s", v, rv.Kind())
+}
+
+// toParams converts checked arguments to COM_STMT_EXECUTE parameters.
+func (c *conn) toParams(args []driver.NamedValue, dst []protocol.Param) ([]protocol.Param, error) {
+	dst = dst[:0]
+	for i := range args {
+		var p protocol.Param
+		switch v := args[i].Value.(type) {
+		case nil:
+			p.Kind = protocol.ParamNull
+		case int64:
+			p.Kind, p.I = protocol.ParamInt, v
+		case uint64:
+			p.Kind, p.U = protocol.ParamUint, v
+		case float64:
+			p.Kind, p.F = protocol.ParamDouble, v
+		case bool:
+			p.Kind = protocol.ParamInt
+			if v {
+				p.I = 1
+			}
+		case string:
+			p.Kind, p.S = protocol.ParamString, v
+		case json.RawMessage:
+			if v == nil {
+				p.Kind = protocol.ParamNull
+			} else {
+				p.Kind, p.S = protocol.ParamString, string(v)
+			}
+		case []byte:
+			if v == nil {
+				p.Kind = protocol.ParamNull
+			} else {
+				p.Kind, p.B = protocol.ParamBytes, v
+			}
+		case time.Time:
+			p.Kind, p.T = protocol.ParamTime, c.timeArg(v)
+		default:
+			cv, err := convertArg(v, 0)
+			if err != nil {
+				return nil, fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
+			}
+			args[i].Value = cv
+			return c.toParams(args, dst)
+		}
+		dst = append(dst, p)
+	}
+	return dst, nil
+}
+
+// timeArg puts t in the connection's location (the server stores wall-clock values) and truncates it.
+func (c *conn) timeArg(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	if c.cfg.Loc != nil {
+		t = t.In(c.cfg.Loc)
+	}
+	if c.cfg.TimeTruncate > 0 {
+		t = t.Truncate(c.cfg.TimeTruncate)
+	}
+	return t
+}
+
+// binaryValue converts a binary-protocol value to what the text protocol would have given, so both protocols
+// scan identically. scratch holds formatted dates/times; it is reused for the next row.
+func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte) any {
+	switch v.Kind {
+	case protocol.ValNull:
+		return nil
+	case protocol.ValInt:
+		return v.I
+	case protocol.ValUint:
+		if v.U > math.MaxInt64 {
+			return v.U
+		}
+		return int64(v.U)
+	case protocol.ValFloat32:
+		return float32To64(float32(v.F))
+	case protocol.ValFloat64:
+		return v.F
+	case protocol.ValBytes:
+		return v.B
+	case protocol.ValDateTime:
+		if c.cfg.ParseTime {
+			if v.Year == 0 && v.Month == 0 && v.Day == 0 && v.Hour == 0 && v.Minute == 0 && v.Second == 0 && v.Micro == 0 {
+				return time.Time{}
+			}
+			loc := c.cfg.Loc
+			if loc == nil {
+				loc = time.UTC
+			}
+			return time.Date(int(v.Year), time.Month(v.Month), int(v.Day), int(v.Hour), int(v.Minute), int(v.Second), int(v.Micro)*1000, loc)
+		}
+		start := len(*scratch)
+		b := appendDigits(*scratch, int(v.Year), 4)
+		b = append(b, '-')
+		b = appendDigits(b, int(v.Month), 2)
+		b = append(b, '-')
+		b = appendDigits(b, int(v.Day), 2)
+		if col.Type != protocol.TypeDate && col.Type != protocol.TypeNewDate {
+			b = append(b, ' ')
+			b = appendDigits(b, int(v.Hour), 2)
+			b = append(b, ':')
+			b = appendDigits(b, int(v.Minute), 2)
+			b = append(b, ':')
+			b = appendDigits(b, int(v.Second), 2)
+			b = appendFraction(b, v.Micro, col.Decimals)
+		}
+		*scratch = b
+		return b[start:len(b):len(b)]
+	case protocol.ValTime:
+		start := len(*scratch)
+		b := *scratch
+		if v.Neg {
+			b = append(b, '-')
+		}
+		b = appendDigits(b, int(v.Days)*24+int(v.Hour), 2)
+		b = append(b, ':')
+		b = appendDigits(b, int(v.Minute), 2)
+		b = append(b, ':')
+		b = appendDigits(b, int(v.Second), 2)
+		b = appendFraction(b, v.Micro, col.Decimals)
+		*scratch = b
+		return b[start:len(b):len(b)]
+	}
+	return nil
+}
+
+func appendDigits(b []byte, n, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for n > 0 || i > len(tmp)-width {
+		i--
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, tmp[i:]...)
+}
+
+func appendFraction(b []byte, micro uint32, decimals uint8) []byte {
+	if decimals == 0 || decimals > 6 {
+		return b
+	}
+	var tmp [6]byte
+	for i := 5; i >= 0; i-- {
+		tmp[i] = byte('0' + micro%10)
+		micro /= 10
+	}
+	b = append(b, '.')
+	return append(b, tmp[:decimals]...)
+}
