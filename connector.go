@@ -3,6 +3,7 @@ package rawmysql
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -65,6 +66,11 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	mc := newConn(pc, cfg)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
+		var se *MySQLError
+		if errors.As(err, &se) && se.Number == protocol.ErMustChangePassword {
+			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
+			return nil, &protocol.ExpiredPasswordError{User: cfg.User, Err: se}
+		}
 		return nil, ctxErr(ctx, err)
 	}
 	if cfg.Logger != nil {
