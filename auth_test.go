@@ -202,7 +202,7 @@ func TestAuthExpiredPassword(t *testing.T) {
 		value  string
 		number uint16
 	}{
-		{"sandbox", "OFF", protocol.ErMustChangePassword},           // let in, every statement refused
+		{"sandbox", "OFF", protocol.ErMustChangePassword},        // let in, every statement refused
 		{"disconnect", "ON", protocol.ErMustChangePasswordLogin}, // refused at login
 	} {
 		t.Run(mode.name, func(t *testing.T) {
