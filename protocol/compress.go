@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"io"
-	"net"
 )
 
 // Protocol compression (CLIENT_COMPRESS). Once authentication succeeds, both directions carry compressed
@@ -85,7 +84,7 @@ func (z *zlibCodec) decompress(dst, src []byte, n int) ([]byte, error) {
 // compressor sits between the framer and the network connection: what the framer writes is sent as
 // compressed packets, what it reads is the decompressed stream.
 type compressor struct {
-	nc    net.Conn
+	nc    io.ReadWriter // the network connection (only Read and Write are used)
 	codec compressionCodec
 	seq   uint8 // next compressed sequence id
 
@@ -96,7 +95,7 @@ type compressor struct {
 	out  []byte // compressed packet being written
 }
 
-func newCompressor(nc net.Conn, codec compressionCodec) *compressor {
+func newCompressor(nc io.ReadWriter, codec compressionCodec) *compressor {
 	return &compressor{nc: nc, codec: codec}
 }
 
