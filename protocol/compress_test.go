@@ -274,4 +274,3 @@ func TestCompressionNotOfferedStaysPlain(t *testing.T) {
 	assert.False(t, pc.Compressed())
 	require.NoError(t, pc.Ping())
 }
-
