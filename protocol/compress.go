@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"compress/zlib"
+	"errors"
 	"io"
 )
 
@@ -68,15 +69,20 @@ func (z *zlibCodec) decompress(dst, src []byte, n int) ([]byte, error) {
 	} else if err := z.r.(zlib.Resetter).Reset(&z.src, nil); err != nil {
 		return dst, err
 	}
+	// Grow the output as data decompresses (a lying length costs nothing), reading one byte past n to catch a
+	// stream longer than announced; reaching the end also checks zlib's checksum.
 	start := len(dst)
-	dst = append(dst, make([]byte, n)...)
-	if _, err := io.ReadFull(z.r, dst[start:]); err != nil {
+	buf := bytes.NewBuffer(dst)
+	m, err := io.Copy(buf, io.LimitReader(z.r, int64(n)+1))
+	dst = buf.Bytes()
+	if err != nil || m != int64(n) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+			if m > int64(n) {
+				err = errors.New("longer than announced")
+			}
+		}
 		return dst[:start], protoErr("compressed packet", "payload does not decompress to the %d bytes announced: %v", n, err)
-	}
-	// The zlib stream must end exactly there.
-	var one [1]byte
-	if m, err := z.r.Read(one[:]); m != 0 || err != io.EOF {
-		return dst[:start], protoErr("compressed packet", "payload decompresses to more than the %d bytes announced", n)
 	}
 	return dst, nil
 }

@@ -274,3 +274,36 @@ func TestCompressionNotOfferedStaysPlain(t *testing.T) {
 	assert.False(t, pc.Compressed())
 	require.NoError(t, pc.Ping())
 }
+
+// FuzzCompressedRead feeds arbitrary bytes to the compressed read path: errors are fine, panics and runaway
+// allocations are not.
+func FuzzCompressedRead(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x0e})
+	f.Add([]byte{0xff, 0xff, 0xff, 0, 0xff, 0xff, 0xff})
+	var zb bytes.Buffer
+	zw := zlib.NewWriter(&zb)
+	_, _ = zw.Write(packetBytes(0, bytes.Repeat([]byte("abc"), 50)))
+	_ = zw.Close()
+	f.Add(append([]byte{byte(zb.Len()), 0, 0, 0, 154, 0, 0}, zb.Bytes()...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		fr := compressedFramer(&rwBuffer{in: bytes.NewReader(in)})
+		fr.maxRead = 1 << 20
+		for i := 0; i < 8; i++ {
+			if _, err := fr.readPacket(); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// FuzzParsePublicKey: the server's PEM key is untrusted input.
+func FuzzParsePublicKey(f *testing.F) {
+	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
+	f.Add([]byte("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		k, err := ParsePublicKey(in)
+		if err == nil && k == nil {
+			t.Fatal("nil key without error")
+		}
+	})
+}
