@@ -327,6 +327,26 @@ func TestClearPassword(t *testing.T) {
 		require.ErrorAs(t, cerr, &ue)
 		assert.Nil(t, got)
 	})
+	t.Run("refused over a unix socket without the flag", func(t *testing.T) {
+		var got []byte
+		opts := baseOpts()
+		opts.Unix = true
+		cerr, _ := fakeConnect(t, opts, script(nil, &got))
+		var ue *UnsupportedPluginError
+		require.ErrorAs(t, cerr, &ue)
+		assert.Contains(t, cerr.Error(), "unix socket")
+		assert.Nil(t, got)
+	})
+	t.Run("sent over plain TCP with the flag", func(t *testing.T) {
+		// The user's explicit choice (as in go-sql-driver/mysql), e.g. for PAM behind a trusted network.
+		var got []byte
+		opts := baseOpts()
+		opts.AllowCleartextPasswords = true
+		cerr, serr := fakeConnect(t, opts, script(nil, &got))
+		require.NoError(t, cerr)
+		require.NoError(t, serr)
+		assert.Equal(t, append([]byte(testPassword), 0), got)
+	})
 	t.Run("allowed over TLS with the flag", func(t *testing.T) {
 		var got []byte
 		opts := baseOpts()
