@@ -29,6 +29,7 @@ func newConn(pc *protocol.Conn, cfg *Config) *conn {
 	if cfg.StmtCacheSize > 0 {
 		c.cache = newStmtCache(cfg.StmtCacheSize)
 	}
+	pc.LocalInfile = c.localInfile
 	return c
 }
 
