@@ -193,8 +193,8 @@ func (c *Conn) Execute(st *Stmt, params []Param) (*Result, error) {
 func AppendExecute(dst []byte, id uint32, params []Param) []byte {
 	dst = append(dst, byte(ComStmtExecute))
 	dst = binary.LittleEndian.AppendUint32(dst, id)
-	dst = append(dst, 0)                                 // CURSOR_TYPE_NO_CURSOR
-	dst = binary.LittleEndian.AppendUint32(dst, 1)       // iteration count
+	dst = append(dst, 0)                           // CURSOR_TYPE_NO_CURSOR
+	dst = binary.LittleEndian.AppendUint32(dst, 1) // iteration count
 	if len(params) == 0 {
 		return dst
 	}
