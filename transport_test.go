@@ -2,8 +2,10 @@ package rawmysql
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -165,17 +167,28 @@ func TestTCPKeepAlive(t *testing.T) {
 // TestTimeoutBoundsConnect checks that the DSN's timeout covers the whole connection phase, not just the dial:
 // fake servers that stall at each step must make Connect fail with the deadline.
 func TestTimeoutBoundsConnect(t *testing.T) {
-	stalls := map[string]func(c *protocoltest.Conn){
-		"before the handshake": func(c *protocoltest.Conn) {},
-		"during auth": func(c *protocoltest.Conn) {
+	stalls := map[string]struct {
+		params string
+		script func(c *protocoltest.Conn)
+	}{
+		"before the handshake": {"", func(c *protocoltest.Conn) {}},
+		"during auth": {"", func(c *protocoltest.Conn) {
 			c.SendHandshake(protocoltest.HandshakeOpts{})
 			c.ExpectHandshakeResponse()
-		},
-		"mid-packet": func(c *protocoltest.Conn) {
+		}},
+		"mid-packet": {"", func(c *protocoltest.Conn) {
 			c.WriteRaw([]byte{0x4a, 0x00, 0x00, 0x00, 10, '8'})
-		},
+		}},
+		"during the TLS handshake": {"&tls=skip-verify", func(c *protocoltest.Conn) {
+			c.SendHandshake(protocoltest.HandshakeOpts{TLS: &tls.Config{}})
+			c.ReadPacket() // the SSLRequest; then swallow the ClientHello and never answer
+			nc := c.NetConn()
+			_ = nc.SetDeadline(time.Now().Add(time.Minute))
+			_, _ = io.Copy(io.Discard, nc)
+		}},
 	}
-	for name, script := range stalls {
+	for name, stall := range stalls {
+		script := stall.script
 		t.Run(name, func(t *testing.T) {
 			fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
 				script(c)
@@ -183,7 +196,7 @@ func TestTimeoutBoundsConnect(t *testing.T) {
 				c.SetTimeout(time.Minute)
 				c.ReadPacket()
 			})
-			db, err := sql.Open("rawmysql", "root:pw@tcp("+fake.Addr()+")/test?timeout=300ms")
+			db, err := sql.Open("rawmysql", "root:pw@tcp("+fake.Addr()+")/test?timeout=300ms"+stall.params)
 			require.NoError(t, err)
 			defer db.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
