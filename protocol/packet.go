@@ -177,8 +177,9 @@ func (f *framer) readOne() ([]byte, error) {
 	n := int(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16)
 	seq := h[3]
 	if f.comp != nil {
-		// Inside compressed packets servers number packets from the compressed sequence after each flush
-		// (net_flush), and neither MySQL's nor MariaDB's client checks them: follow the server.
+		// Inside compressed packets the server numbers packets from its compressed sequence after each
+		// flush, so the ids need not follow ours; the compressed layer frames (and zlib checksums) the
+		// stream, so follow the server's numbering instead of checking it.
 		f.seq = seq
 	}
 	if seq != f.seq {
