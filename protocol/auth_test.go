@@ -33,7 +33,7 @@ var (
 )
 
 // serverKey is the fake server's RSA key pair (generated once per test binary).
-func serverKey(t *testing.T) *rsa.PrivateKey {
+func serverKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	rsaOnce.Do(func() {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/zlib"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"testing"
@@ -296,14 +298,31 @@ func FuzzCompressedRead(f *testing.F) {
 	})
 }
 
-// FuzzParsePublicKey: the server's PEM key is untrusted input.
+// FuzzParsePublicKey: the server's PEM key is untrusted input. A key that parses is then used the way the
+// driver uses it, to encrypt a password; that may fail (a modulus too small for OAEP) but must not panic.
 func FuzzParsePublicKey(f *testing.F) {
 	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
 	f.Add([]byte("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n"))
+	// Real keys in both encodings, so the fuzzer starts from DER that parses.
+	pub := &serverKey(f).PublicKey
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(f, err)
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}))
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)}))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		k, err := ParsePublicKey(in)
-		if err == nil && k == nil {
+		if err != nil {
+			if k != nil {
+				t.Fatal("key with an error")
+			}
+			return
+		}
+		if k == nil {
 			t.Fatal("nil key without error")
+		}
+		ct, err := EncryptPassword("secret", []byte("0123456789abcdefghij"), k)
+		if err == nil && len(ct) != k.Size() {
+			t.Fatalf("ciphertext of %d bytes for a %d-byte modulus", len(ct), k.Size())
 		}
 	})
 }
