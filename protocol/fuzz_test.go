@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"bytes"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -9,15 +11,36 @@ import (
 // encoder exists, decode → encode → decode must be stable.
 
 func FuzzHandshake(f *testing.F) {
-	f.Add(unhex(f, fixtureHandshakeMariaDB))
+	full := unhex(f, fixtureHandshakeMariaDB)
+	f.Add(full)
 	f.Add([]byte{10, 0})
+	f.Add(full[:1+len("5.5.5-10.11.19-MariaDB-0+deb12u1")+1+4+8+1+2]) // old server: stops after the lower capabilities
+	long := Handshake{ProtocolVersion: 10, ServerVersion: "8.0.36", ConnectionID: 7,
+		AuthData:     bytes.Repeat([]byte("s"), 40), // longer than the usual 20-byte scramble
+		Capabilities: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth | ClientLongPassword,
+		AuthPlugin:   "caching_sha2_password"}
+	f.Add(long.AppendTo(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var h Handshake
 		if h.Decode(b) != nil {
 			return
 		}
+		// Whatever Decode accepts, AppendTo must encode so that it decodes to the same handshake.
 		var h2 Handshake
-		_ = h2.Decode(h.AppendTo(nil))
+		enc := h.AppendTo(nil)
+		if err := h2.Decode(enc); err != nil {
+			t.Fatalf("re-decode of %x: %v", enc, err)
+		}
+		if strings.HasPrefix(h.ServerVersion, "5.5.5-") { // the prefix is stripped once per decode
+			h2.ServerVersion = h.ServerVersion
+		}
+		if !h.Capabilities.Has(ClientPluginAuth) && len(h.AuthData) > 21 {
+			// Without CLIENT_PLUGIN_AUTH the length byte is 0 on the wire, so only 8+13 bytes can be encoded.
+			h2.AuthData = h.AuthData
+		}
+		if !reflect.DeepEqual(h, h2) {
+			t.Fatalf("round trip changed the handshake:\n%+v\n%+v", h, h2)
+		}
 	})
 }
 
@@ -55,11 +78,28 @@ func FuzzOKPacket(f *testing.F) {
 
 func FuzzEOFPacket(f *testing.F) {
 	f.Add(unhex(f, "fe 0000 0200"))
+	f.Add(unhex(f, "fe"))                   // pre-4.1 EOF
+	f.Add(unhex(f, "fe 00 00 0200 0000"))   // OK with an 0xFE header (CLIENT_DEPRECATE_EOF)
+	f.Add(unhex(f, "fe 0800000000000000 ")) // a row whose first value is 8 bytes long
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var e EOFPacket
-		_ = e.Decode(b)
-		_ = IsEOFPacket(b, true)
-		_ = IsEOFPacket(b, false)
+		if e.Decode(b) == nil {
+			if len(b) > 1 && len(b) < 5 {
+				t.Fatalf("accepted a truncated EOF %x", b)
+			}
+			var e2 EOFPacket
+			if err := e2.Decode(e.AppendTo(nil)); err != nil || e2 != e {
+				t.Fatalf("round trip: %v %+v %+v", err, e, e2)
+			}
+		}
+		// A packet the result reader takes for an EOF must start with 0xFE, and without CLIENT_DEPRECATE_EOF
+		// be shorter than a row can be.
+		if IsEOFPacket(b, false) && (b[0] != 0xfe || len(b) >= 9 || !IsEOFPacket(b, true)) {
+			t.Fatalf("IsEOFPacket(%x, false)", b)
+		}
+		if IsEOFPacket(b, true) && (b[0] != 0xfe || len(b) >= MaxPayloadLen) {
+			t.Fatalf("IsEOFPacket(%x, true)", b)
+		}
 	})
 }
 
@@ -94,26 +134,64 @@ func FuzzColumnDefinition(f *testing.F) {
 
 func FuzzTextRow(f *testing.F) {
 	f.Add(unhex(f, "03 2d3132 06 68c3a96c6c6f fb 04 332e3530"), uint8(4))
+	f.Add(unhex(f, "00 fb fc0300 616263 fd010000 78"), uint8(4)) // empty, NULL, non-canonical lengths
+	f.Add(unhex(f, "fe0100000000000000 41"), uint8(1))           // 9-byte length
+	f.Add([]byte{}, uint8(0))
 	f.Fuzz(func(t *testing.T, b []byte, n uint8) {
 		vals := make([][]byte, int(n%32))
 		if DecodeTextRow(b, vals) != nil {
 			return
 		}
-		if !bytes.Equal(AppendTextRow(nil, vals), b) && len(vals) > 0 {
-			// Non-canonical length encodings are accepted but re-encode shorter; values must survive.
-			vals2 := make([][]byte, len(vals))
-			if err := DecodeTextRow(AppendTextRow(nil, vals), vals2); err != nil {
-				t.Fatal(err)
+		for i, v := range vals {
+			if cap(v) != len(v) {
+				t.Fatalf("value %d is not capped: len %d cap %d", i, len(v), cap(v))
 			}
+		}
+		// Non-canonical length encodings are accepted but re-encode shorter; the values must survive.
+		enc := AppendTextRow(nil, vals)
+		if len(enc) > len(b) {
+			t.Fatalf("re-encoding grew the row from %d to %d bytes", len(b), len(enc))
+		}
+		vals2 := make([][]byte, len(vals))
+		if err := DecodeTextRow(enc, vals2); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(vals, vals2) {
+			t.Fatalf("round trip changed the values: %q vs %q", vals, vals2)
 		}
 	})
 }
 
 func FuzzAuthSwitchRequest(f *testing.F) {
 	f.Add(append([]byte{0xfe}, "mysql_native_password\x000123456789abcdefghij\x00"...))
+	f.Add([]byte{0xfe}) // old-style switch to mysql_old_password
+	f.Add(append(append([]byte{0xfe}, "client_ed25519\x00"...), make([]byte, 32)...))
+	f.Add(append([]byte{0xfe}, "caching_sha2_password"...)) // no NUL after the name
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p AuthSwitchRequest
-		_ = p.Decode(b)
+		if p.Decode(b) != nil {
+			return
+		}
+		if strings.IndexByte(p.Plugin, 0) >= 0 {
+			t.Fatalf("plugin name %q has a NUL", p.Plugin)
+		}
+		// Data is a copy: the packet buffer is reused for the next read.
+		data := append([]byte(nil), p.Data...)
+		clear(b)
+		if !bytes.Equal(p.Data, data) {
+			t.Fatal("Data aliases the packet")
+		}
+		if len(b) > 1 {
+			// Re-encoding gives the same request (the trimmed scramble NUL comes back, or is not needed).
+			enc := append(append(append([]byte{0xfe}, p.Plugin...), 0), p.Data...)
+			if len(p.Data) == 20 {
+				enc = append(enc, 0)
+			}
+			var p2 AuthSwitchRequest
+			if err := p2.Decode(enc); err != nil || p2.Plugin != p.Plugin || !bytes.Equal(p2.Data, p.Data) {
+				t.Fatalf("round trip: %v %+v %+v", err, p, p2)
+			}
+		}
 	})
 }
 
@@ -136,14 +214,33 @@ func FuzzReadPacket(f *testing.F) {
 
 func FuzzLenEncInt(f *testing.F) {
 	f.Add([]byte{0xfc, 1, 2})
+	f.Add([]byte{0xfa})
+	f.Add([]byte{0xfb})
+	f.Add([]byte{0xfd, 1, 2, 3})
+	f.Add([]byte{0xfe, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{0xff, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, null, n := ReadLenEncInt(b)
+		if n > len(b) || n > 9 {
+			t.Fatalf("used %d of %d bytes", n, len(b))
+		}
 		if n == 0 || null {
+			if null && (n != 1 || b[0] != 0xfb) {
+				t.Fatalf("NULL from %x", b)
+			}
 			return
 		}
 		r := newReader("x", b)
-		if got, _ := r.lenencInt("v"); got != v {
-			t.Fatalf("reader disagrees: %d vs %d", got, v)
+		if got, _ := r.lenencInt("v"); got != v || r.pos != n {
+			t.Fatalf("reader disagrees: %d (%d bytes) vs %d (%d bytes)", got, r.pos, v, n)
+		}
+		// The canonical encoding is never longer and decodes to the same value.
+		enc := AppendLenEncInt(nil, v)
+		if len(enc) > n {
+			t.Fatalf("canonical encoding of %d is %d bytes, input used %d", v, len(enc), n)
+		}
+		if v2, null2, n2 := ReadLenEncInt(enc); v2 != v || null2 || n2 != len(enc) {
+			t.Fatalf("round trip of %d: %d %v %d", v, v2, null2, n2)
 		}
 	})
 }

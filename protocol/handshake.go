@@ -100,15 +100,22 @@ func (h *Handshake) AppendTo(dst []byte) []byte {
 	dst = append(dst, h.Charset)
 	dst = AppendUint16(dst, uint16(h.Status))
 	dst = AppendUint16(dst, uint16(h.Capabilities>>16))
+	// auth-plugin-data length: the scramble and its NUL (at most 255; a 255-byte scramble then has no NUL).
+	authLen := min(len(h.AuthData)+1, 255)
 	if h.Capabilities.Has(ClientPluginAuth) {
-		dst = append(dst, byte(len(h.AuthData)+1))
+		dst = append(dst, byte(authLen))
 	} else {
 		dst = append(dst, 0)
 	}
 	dst = append(dst, 0, 0, 0, 0, 0, 0)
 	dst = AppendUint32(dst, h.MariaDBCaps)
 	if h.Capabilities.Has(ClientSecureConnection) {
-		part2 := make([]byte, 13)
+		// Part 2 is max(13, length-8) bytes, as Decode reads it: the rest of the scramble, NUL-padded.
+		n := 13
+		if h.Capabilities.Has(ClientPluginAuth) {
+			n = max(n, authLen-8)
+		}
+		part2 := make([]byte, n)
 		if len(h.AuthData) > 8 {
 			copy(part2, h.AuthData[8:])
 		}
