@@ -50,7 +50,7 @@ func parseCompressed(t *testing.T, b []byte) []compressedPacket {
 }
 
 // buildCompressed makes one compressed packet from payload (zlib-compressed when compress is set).
-func buildCompressed(t *testing.T, seq uint8, payload []byte, compress bool) []byte {
+func buildCompressed(t testing.TB, seq uint8, payload []byte, compress bool) []byte {
 	t.Helper()
 	data, ulen := payload, 0
 	if compress {
@@ -287,15 +287,71 @@ func FuzzCompressedRead(f *testing.F) {
 	_, _ = zw.Write(packetBytes(0, bytes.Repeat([]byte("abc"), 50)))
 	_ = zw.Close()
 	f.Add(append([]byte{byte(zb.Len()), 0, 0, 0, 154, 0, 0}, zb.Bytes()...))
+	// One packet split over two compressed packets, the second compressed; then a corrupt checksum.
+	split := packetBytes(3, bytes.Repeat([]byte("xyz"), 40))
+	two := append(buildCompressed(f, 0, split[:10], false), buildCompressed(f, 1, split[10:], true)...)
+	f.Add(two)
+	bad := bytes.Clone(two)
+	bad[len(bad)-1] ^= 1
+	f.Add(bad)
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// The reference: decompress packet by packet with a fresh zlib reader each, up to the first bad one;
+		// every ordinary packet complete within those bytes must come out of the framer, and nothing else.
+		stream := refDecompress(in)
 		fr := compressedFramer(&rwBuffer{in: bytes.NewReader(in)})
 		fr.maxRead = 1 << 20
 		for i := 0; i < 8; i++ {
-			if _, err := fr.readPacket(); err != nil {
+			var want []byte
+			ok := len(stream) >= 4
+			if ok {
+				n := int(stream[0]) | int(stream[1])<<8 | int(stream[2])<<16
+				ok = n <= fr.maxRead && len(stream) >= 4+n
+				if ok {
+					want, stream = stream[4:4+n], stream[4+n:]
+				}
+			}
+			got, err := fr.readPacket()
+			if ok != (err == nil) {
+				t.Fatalf("packet %d: complete in the stream: %v; framer error: %v", i, ok, err)
+			}
+			if !ok {
 				return
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("packet %d: got %x, want %x", i, got, want)
 			}
 		}
 	})
+}
+
+// refDecompress returns the ordinary packet stream carried by the compressed packets in b, up to the first
+// one that is truncated or does not decompress to its announced length.
+func refDecompress(b []byte) []byte {
+	var out []byte
+	for len(b) >= compressedHeaderLen {
+		clen := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
+		ulen := int(b[4]) | int(b[5])<<8 | int(b[6])<<16
+		b = b[compressedHeaderLen:]
+		if clen > len(b) {
+			break
+		}
+		payload := b[:clen]
+		b = b[clen:]
+		if ulen == 0 {
+			out = append(out, payload...)
+			continue
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(payload))
+		if err != nil {
+			break
+		}
+		data, err := io.ReadAll(io.LimitReader(zr, int64(ulen)+1))
+		if err != nil || len(data) != ulen {
+			break
+		}
+		out = append(out, data...)
+	}
+	return out
 }
 
 // FuzzParsePublicKey: the server's PEM key is untrusted input. A key that parses is then used the way the
