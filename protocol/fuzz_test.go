@@ -198,12 +198,33 @@ func FuzzAuthSwitchRequest(f *testing.F) {
 func FuzzReadPacket(f *testing.F) {
 	f.Add(append(frame(0, []byte("abc")), frame(1, nil)...))
 	f.Add([]byte{0xff, 0xff, 0xff, 0, 1, 2})
+	f.Add(append(frame(0, []byte("a")), frame(2, []byte("b"))...)) // sequence gap
+	f.Add(append(frame(0, nil), 0x01, 0x00, 0x10, 0x01))           // payload over the limit
+	f.Add(append(frame(0, nil), 0x05, 0x00, 0x00, 0x01, 'a'))      // truncated payload
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, _ := newTestFramer(b)
 		fr.maxRead = 1 << 20
+		// Reference: packet i is returned iff it is complete, has sequence id i and fits the limit.
+		rest := b
 		for i := 0; i < 8; i++ {
-			if _, err := fr.readPacket(); err != nil {
+			var want []byte
+			ok := len(rest) >= 4
+			if ok {
+				n := int(rest[0]) | int(rest[1])<<8 | int(rest[2])<<16
+				ok = rest[3] == byte(i) && n <= fr.maxRead && len(rest) >= 4+n
+				if ok {
+					want, rest = rest[4:4+n], rest[4+n:]
+				}
+			}
+			got, err := fr.readPacket()
+			if ok != (err == nil) {
+				t.Fatalf("packet %d: valid: %v; framer error: %v", i, ok, err)
+			}
+			if !ok {
 				break
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("packet %d: got %x, want %x", i, got, want)
 			}
 		}
 		if len(fr.buf) > 2*len(b)+2*defaultReadBufSize {
