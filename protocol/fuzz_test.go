@@ -46,6 +46,17 @@ func FuzzHandshake(f *testing.F) {
 
 func FuzzHandshakeResponse(f *testing.F) {
 	f.Add(unhex(f, fixtureHandshakeResponse))
+	// The three auth-response encodings: length-encoded, one length byte, NUL-terminated.
+	for _, caps := range []Capability{
+		ClientProtocol41 | ClientPluginAuthLenencClientData | ClientPluginAuth | ClientConnectWithDB | ClientConnectAttrs,
+		ClientProtocol41 | ClientSecureConnection | ClientConnectWithDB,
+		ClientProtocol41,
+	} {
+		p := HandshakeResponse{Capabilities: caps, MaxPacketSize: 1 << 24, Charset: 45, User: "bob",
+			AuthResponse: []byte("0123456789abcdefghij"), Database: "test", AuthPlugin: "mysql_native_password",
+			Attributes: [][2]string{{"_client_name", "rawmysql"}, {"", ""}}}
+		f.Add(p.AppendTo(nil))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p HandshakeResponse
 		if p.Decode(b) != nil {
@@ -55,7 +66,9 @@ func FuzzHandshakeResponse(f *testing.F) {
 		if err := p2.Decode(p.AppendTo(nil)); err != nil {
 			t.Fatalf("re-decode: %v", err)
 		}
-		if p2.User != p.User || !bytes.Equal(p2.AuthResponse, p.AuthResponse) || p2.Database != p.Database {
+		if p2.Capabilities != p.Capabilities || p2.MaxPacketSize != p.MaxPacketSize || p2.Charset != p.Charset ||
+			p2.User != p.User || !bytes.Equal(p2.AuthResponse, p.AuthResponse) || p2.Database != p.Database ||
+			p2.AuthPlugin != p.AuthPlugin || !reflect.DeepEqual(p2.Attributes, p.Attributes) {
 			t.Fatalf("round trip changed the packet: %+v vs %+v", p, p2)
 		}
 	})
@@ -106,11 +119,13 @@ func FuzzEOFPacket(f *testing.F) {
 func FuzzErrorPacket(f *testing.F) {
 	f.Add(append(unhex(f, "ff 2804 23 3432303030"), "syntax"...))
 	f.Add(unhex(f, "ff 1504"))
+	f.Add(append(unhex(f, "ff 1504 23"), "#28000#"...)) // a message that itself starts like a SQL state
+	f.Add(append(unhex(f, "ff 1504"), "#abc"...))       // '#' but too short for a SQL state
 	f.Fuzz(func(t *testing.T, b []byte) {
 		err := DecodeError(b)
 		if se, ok := err.(*ServerError); ok {
-			if got := DecodeError(AppendError(nil, se)); got.Error() != se.Error() {
-				t.Fatalf("round trip: %v vs %v", se, got)
+			if got := DecodeError(AppendError(nil, se)); !reflect.DeepEqual(got, se) {
+				t.Fatalf("round trip: %#v vs %#v", se, got)
 			}
 		}
 	})
