@@ -1,11 +1,14 @@
 package protocoltest
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
+	"reflect"
 	"testing"
 
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -286,6 +289,23 @@ func FuzzParseHandshakeResponse(f *testing.F) {
 		}
 		if h.Capabilities&ClientProtocol41 == 0 {
 			t.Fatal("accepted a response without CLIENT_PROTOCOL_41")
+		}
+		// The driver's own decoder (written separately) must read the same fields from what this one accepts.
+		var d protocol.HandshakeResponse
+		if err := d.Decode(p); err != nil {
+			t.Fatalf("protocol.HandshakeResponse.Decode rejects what ParseHandshakeResponse accepts: %v", err)
+		}
+		if uint32(d.Capabilities) != h.Capabilities || d.MaxPacketSize != h.MaxPacket || d.Charset != h.Charset ||
+			d.User != h.User || !bytes.Equal(d.AuthResponse, h.AuthResponse) || d.Database != h.DB ||
+			d.AuthPlugin != h.AuthPlugin {
+			t.Fatalf("decoders disagree: %+v vs %+v", d, h)
+		}
+		attrs := map[string]string{}
+		for _, kv := range d.Attributes {
+			attrs[kv[0]] = kv[1]
+		}
+		if len(attrs)+len(h.Attrs) > 0 && !reflect.DeepEqual(attrs, h.Attrs) {
+			t.Fatalf("attributes: %q vs %q", d.Attributes, h.Attrs)
 		}
 	})
 }
