@@ -77,6 +77,8 @@ func FuzzHandshakeResponse(f *testing.F) {
 func FuzzOKPacket(f *testing.F) {
 	f.Add(unhex(f, "00 01 fc3412 0300 0100"))
 	f.Add(unhex(f, "fe 00 00 0200 0000"))
+	f.Add(append(unhex(f, "00 fe0001000000000000 fd000001 2200 0100"), "Rows matched: 1  Changed: 1  Warnings: 0"...))
+	f.Add(unhex(f, "00 fc0100 00 02")) // non-canonical affected rows; truncated status
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var ok OKPacket
 		if ok.Decode(b) != nil {
