@@ -4,8 +4,9 @@
 # listed before they exist.
 MODULES ?= . bench compat cmd/rawmysql
 
-# How long each fuzz target runs under `make fuzz`.
+# How long each fuzz target runs under `make fuzz`, and extra flags for it (e.g. FUZZFLAGS='-parallel 1').
 FUZZTIME ?= 10s
+FUZZFLAGS ?=
 
 GO ?= go
 GOBIN_DIR := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
@@ -47,7 +48,7 @@ fuzz:
 		names=$$($(GO) test -list '^Fuzz' "$$pkg") || exit 1; \
 		for name in $$(printf '%s\n' "$$names" | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$name"; \
-			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$pkg"; \
 		done; \
 	done
 
