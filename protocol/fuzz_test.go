@@ -282,3 +282,22 @@ func FuzzLenEncInt(f *testing.F) {
 		}
 	})
 }
+
+// TestHandshakeAppendToLongScramble: the length byte says how long part 2 of the scramble is (at least 13
+// bytes); AppendTo once wrote 13 bytes whatever the length, so a longer scramble swallowed the plugin name on
+// decode. Found by FuzzHandshake's round trip.
+func TestHandshakeAppendToLongScramble(t *testing.T) {
+	for _, n := range []int{8, 20, 21, 22, 40, 254, 255} {
+		h := Handshake{ProtocolVersion: 10, ServerVersion: "8.0.36", ConnectionID: 7,
+			AuthData:     bytes.Repeat([]byte("s"), n),
+			Capabilities: ClientProtocol41 | ClientSecureConnection | ClientPluginAuth,
+			AuthPlugin:   "caching_sha2_password"}
+		var h2 Handshake
+		if err := h2.Decode(h.AppendTo(nil)); err != nil {
+			t.Fatalf("%d-byte scramble: %v", n, err)
+		}
+		if !reflect.DeepEqual(h, h2) {
+			t.Fatalf("%d-byte scramble:\n%+v\n%+v", n, h, h2)
+		}
+	}
+}
