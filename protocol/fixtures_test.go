@@ -149,6 +149,9 @@ func TestOKPacket(t *testing.T) {
 	// An info written as the rest of the packet, without a length, is read as is.
 	require.NoError(t, ok.Decode(append(unhex(t, "00 01 00 0200 0000"), "Records: 3"...)))
 	require.Equal(t, "Records: 3", ok.Info)
+	// go-mysql-server's length is 35 for this 40-byte info: the whole rest is the info.
+	require.NoError(t, ok.Decode(append(unhex(t, "00 01 00 0200 0000 23"), "Rows matched: 1  Changed: 1  Warnings: 0"...)))
+	require.Equal(t, "Rows matched: 1  Changed: 1  Warnings: 0", ok.Info)
 
 	// The 0xFE form that ends a result set with CLIENT_DEPRECATE_EOF.
 	require.NoError(t, ok.Decode(unhex(t, "fe 00 00 0200 0000")))

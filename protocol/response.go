@@ -25,12 +25,13 @@ func (p *OKPacket) Decode(src []byte) error {
 		return err
 	}
 	// Without CLIENT_SESSION_TRACK (which we never request) the protocol pages call the info "string<EOF>", but
-	// MySQL and MariaDB write it length-encoded (net_store_data); a rest that is not one lenenc string is taken
-	// as written.
+	// MySQL and MariaDB write it length-encoded (net_store_data). go-mysql-server writes a length that is too
+	// short, so a length up to the rest of the packet is skipped and the whole rest taken; a rest that does not
+	// start with such a length is taken as written.
 	p.Info = ""
 	if rest := r.rest(); len(rest) > 0 {
 		p.Info = string(rest)
-		if n, null, k := ReadLenEncInt(rest); k > 0 && !null && uint64(len(rest)-k) == n {
+		if n, null, k := ReadLenEncInt(rest); k > 0 && !null && n > 0 && uint64(len(rest)-k) >= n {
 			p.Info = string(rest[k:])
 		}
 	}
