@@ -175,7 +175,7 @@ func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) {
 }
 
 // ColumnTypePrecisionScale returns precision and scale of DECIMAL columns (and the fractional seconds of
-// time columns as scale).
+// time columns as both precision and scale, as go-sql-driver/mysql does).
 func (r *rows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
 	return precisionScale(&r.res.Columns[i])
 }
