@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"reflect"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,11 +31,21 @@ func openDB(t testing.TB, params string) *sql.DB {
 	return db
 }
 
-// tableName gives each test its own table.
+// tableName gives each test (and subtest) its own table: letters, digits and _ only, at most 64 bytes.
 func tableName(t testing.TB) string {
-	name := strings.ToLower(strings.NewReplacer("/", "_", " ", "_", "-", "_").Replace(t.Name()))
-	if len(name) > 60 {
-		name = name[:60]
+	var b strings.Builder
+	for _, r := range strings.ToLower(t.Name()) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if len(name) > 50 {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		name = fmt.Sprintf("%s_%08x", name[:40], h.Sum32())
 	}
 	return "t_" + name
 }
@@ -507,4 +519,25 @@ func TestConnectionAttributes(t *testing.T) {
 	assert.Equal(t, "billing", v)
 	require.NoError(t, db.QueryRow("SELECT ATTR_VALUE FROM performance_schema.session_connect_attrs WHERE PROCESSLIST_ID = CONNECTION_ID() AND ATTR_NAME = '_client_name'").Scan(&v))
 	assert.Equal(t, "rawmysql", v)
+}
+
+func TestMaxAllowedPacket(t *testing.T) {
+	// 0 asks the server; a statement larger than the limit is refused before anything is sent, and the
+	// connection stays usable.
+	db := openDB(t, "maxAllowedPacket=0")
+	db.SetMaxOpenConns(1)
+	var serverMax int
+	require.NoError(t, db.QueryRow("SELECT @@max_allowed_packet").Scan(&serverMax))
+	big := strings.Repeat("x", serverMax+1)
+	_, err := db.Exec("SELECT '" + big + "'")
+	require.ErrorIs(t, err, protocol.ErrPacketTooLarge)
+	var one int
+	require.NoError(t, db.QueryRow("SELECT 1").Scan(&one))
+
+	db = openDB(t, "maxAllowedPacket=1024")
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec("SELECT '" + strings.Repeat("y", 2000) + "'")
+	require.ErrorIs(t, err, protocol.ErrPacketTooLarge)
+	require.ErrorContains(t, err, "maxAllowedPacket")
+	require.NoError(t, db.QueryRow("SELECT 1").Scan(&one))
 }

@@ -106,7 +106,12 @@ type Conn struct {
 
 	// LocalInfile answers a LOAD DATA LOCAL INFILE request for name; nil refuses every request.
 	LocalInfile func(name string) (io.ReadCloser, error)
+
+	query string // the COM_QUERY text being run (for LOCAL INFILE checks)
 }
+
+// CurrentQuery returns the text of the COM_QUERY in progress ("" for other commands).
+func (c *Conn) CurrentQuery() string { return c.query }
 
 // Connect runs the connection phase over nc: reads the server handshake, upgrades to TLS when configured,
 // sends HandshakeResponse41 and completes authentication (including auth switches). The caller bounds the
@@ -405,6 +410,7 @@ func (c *Conn) beginCommand() error {
 	}
 	c.f.seq = 0
 	c.f.cmdWritten = false
+	c.query = ""
 	c.f.shrink()
 	return nil
 }
@@ -517,6 +523,7 @@ func (c *Conn) Query(query string) (*Result, error) {
 	if err := c.writeCommandString(ComQuery, query); err != nil {
 		return nil, err
 	}
+	c.query = query
 	c.res.reset(c, false)
 	c.state.Store(int32(StateBusy))
 	if err := c.res.readHeader(); err != nil {
