@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { testserver.Main(m) }
+func TestMain(m *testing.M) { testserver.MainWithExamples(m) }
 
 // openDB opens a *sql.DB on the test server with extra DSN parameters.
 func openDB(t testing.TB, params string) *sql.DB {

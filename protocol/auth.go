@@ -74,6 +74,7 @@ type UnsupportedPluginError struct {
 	Reason string // why it cannot be used; empty when it is simply unknown
 }
 
+// Error names the plugin.
 func (e *UnsupportedPluginError) Error() string {
 	if e.Reason != "" {
 		return fmt.Sprintf("rawmysql: authentication plugin %q refused: %s", e.Plugin, e.Reason)
