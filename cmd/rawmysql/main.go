@@ -198,17 +198,16 @@ func (s *session) interactive(stdin io.Reader, stdout io.Writer) int {
 			fmt.Fprintln(stdout)
 			break
 		}
-		line := sc.Text()
-		if sp.Empty() {
-			switch strings.ToLower(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(line), ";"))) {
-			case "quit", "exit", `\q`:
+		for _, q := range sp.Feed(sc.Text() + "\n") {
+			if isQuit(q) {
 				return 0
 			}
-		}
-		for _, q := range sp.Feed(line + "\n") {
 			if err := s.run(q); err != nil {
 				fmt.Fprintln(s.stderr, "ERROR:", err)
 			}
+		}
+		if isQuit(sp.buf.String()) {
+			return 0
 		}
 		if s.ctx.Err() != nil {
 			return 1
@@ -221,6 +220,15 @@ func (s *session) interactive(stdin io.Reader, stdout io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// isQuit reports whether a statement is the quit command (quit, exit or \q).
+func isQuit(stmt string) bool {
+	switch strings.ToLower(strings.TrimSpace(stmt)) {
+	case "quit", "exit", `\q`:
+		return true
+	}
+	return false
 }
 
 // run executes one statement and prints every result it returns.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -206,4 +207,41 @@ DROP TABLE %[1]s`, tbl)
 		"CREATE PROCEDURE "+proc+"() SELECT 7 AS seven; CALL "+proc+"(); DROP PROCEDURE "+proc)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "| seven |\n+-------+\n|     7 |\n+-------+\n1 row in set\n\nQuery OK, 0 rows affected\n")
+}
+
+// TestInteractivePrompt drives the prompt loop: a statement over two lines, an error that does not end the
+// session, and quit.
+func TestInteractivePrompt(t *testing.T) {
+	srv, err := embedded.Start("prompt")
+	require.NoError(t, err)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sql.Open("rawmysql", srv.DSN(""))
+	require.NoError(t, err)
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	var out, errOut bytes.Buffer
+	f, err := newFormatter("tsv", &out, &errOut, false)
+	require.NoError(t, err)
+	s := &session{ctx: ctx, conn: conn, wire: &wire{}, f: f, stderr: &errOut}
+	input := "SELECT 1 AS a,\n  'two' AS b;\nSELECT * FROM nope;\nSELECT 3 AS c; quit\nSELECT 4 AS never;\n"
+	code := s.interactive(strings.NewReader(input), &out)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "rawmysql: statements end with ';'. Type quit or exit (or Ctrl-D) to leave.\n"+
+		"rawmysql>        -> a\tb\n1\ttwo\nrawmysql> rawmysql> c\n3\n", out.String())
+	assert.Contains(t, errOut.String(), "ERROR:")
+	assert.NotContains(t, out.String(), "never")
+}
+
+func TestInteractiveQuitForms(t *testing.T) {
+	for _, in := range []string{"quit\n", "exit;\n", "  \\q  \n", "QUIT\n"} {
+		var out, errOut bytes.Buffer
+		f, _ := newFormatter("table", &out, &errOut, false)
+		s := &session{ctx: context.Background(), wire: &wire{}, f: f, stderr: &errOut}
+		assert.Equal(t, 0, s.interactive(strings.NewReader(in+"SELECT 1;\n"), &out), "%q", in)
+		assert.Empty(t, errOut.String(), "%q: nothing runs after quit", in)
+	}
 }
