@@ -1,7 +1,8 @@
 # rawmysql developer tasks. `make test` is what CI runs (.ci/run).
 
 # Go modules of this repository, tested in this order; directories without a go.mod are skipped, so modules can be
-# listed before they exist.
+# listed before they exist. Each is tested on its own (GOWORK=off): go.work only lets `go run ./cmd/rawmysql` work
+# from the root.
 MODULES ?= . bench compat cmd/rawmysql examples/tracing
 
 # Statements `make run` sends to the embedded server (the sample shop database of cmd/rawmysql).
@@ -33,7 +34,7 @@ test: deps
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
 			echo "== $$m: go vet && go test -race"; \
-			(cd "$$m" && $(GO) vet ./... && $(GO) test -race -count=1 ./...); \
+			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -race -count=1 ./...); \
 		fi; \
 	done
 
@@ -67,7 +68,7 @@ lint:
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
 			echo "== $$m: go vet && staticcheck"; \
-			(cd "$$m" && $(GO) vet ./... && "$(STATICCHECK)" ./...); \
+			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off "$(STATICCHECK)" ./...); \
 		fi; \
 	done
 	@deps=$$($(GO) list -deps ./protocol) || exit 1; \
