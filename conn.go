@@ -40,7 +40,12 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 // Close closes the connection (sending COM_QUIT when idle).
-func (c *conn) Close() error { return c.pc.Close() }
+func (c *conn) Close() error {
+	if c.cfg.Logger != nil {
+		c.logClose()
+	}
+	return c.pc.Close()
+}
 
 // Begin is the context-less form of BeginTx.
 func (c *conn) Begin() (driver.Tx, error) {

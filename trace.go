@@ -248,3 +248,10 @@ func (c *conn) logErr(err error) {
 	l.LogAttrs(context.Background(), slog.LevelWarn, msg, slog.Uint64("connection_id", uint64(c.pc.ConnectionID())),
 		slog.String("addr", c.cfg.Addr), slog.String("state", c.pc.State().String()), slog.String("error", err.Error()))
 }
+
+// logClose logs, at Debug, that the connection is closed, with the state it was in.
+func (c *conn) logClose() {
+	c.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "rawmysql: connection closed",
+		slog.Uint64("connection_id", uint64(c.pc.ConnectionID())), slog.String("addr", c.cfg.Addr),
+		slog.String("state", c.pc.State().String()))
+}

@@ -312,6 +312,8 @@ func TestLoggerConnectLifecycleNeverLogsPassword(t *testing.T) {
 
 	out := buf.String()
 	assert.Contains(t, out, "rawmysql: connected")
+	assert.Contains(t, out, "rawmysql: connection closed")
+	assert.Contains(t, out, "state=idle")
 	assert.Contains(t, out, "rawmysql: connect failed")
 	assert.Contains(t, out, "user="+user)
 	assert.NotContains(t, out, pass, "the password never reaches the log")
