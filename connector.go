@@ -65,6 +65,11 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	mc := newConn(pc, cfg)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
+		var se *MySQLError
+		if errors.As(err, &se) && se.Number == protocol.ErMustChangePassword {
+			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
+			return nil, &protocol.ExpiredPasswordError{User: cfg.User, Err: se}
+		}
 		return nil, ctxErr(ctx, err)
 	}
 	return mc, nil

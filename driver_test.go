@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,11 +21,27 @@ import (
 
 func TestMain(m *testing.M) { testserver.MainWithExamples(m) }
 
-// openDB opens a *sql.DB on the test server with extra DSN parameters.
+// extraTestParams are DSN parameters every openDB adds after its own: those of the environment variable
+// RAWMYSQL_TEST_PARAMS (e.g. "compress=true" to run the whole suite compressed), then those a test suite sets
+// (TestCompressedSuite).
+var extraTestParams = os.Getenv("RAWMYSQL_TEST_PARAMS")
+
+// joinParams joins DSN parameter lists, skipping empty ones.
+func joinParams(lists ...string) string {
+	var out []string
+	for _, l := range lists {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "&")
+}
+
+// openDB opens a *sql.DB on the test server with extra DSN parameters (plus extraTestParams).
 func openDB(t testing.TB, params string) *sql.DB {
 	t.Helper()
 	srv := testserver.Get(t)
-	db, err := sql.Open("rawmysql", srv.DSN(params))
+	db, err := sql.Open("rawmysql", srv.DSN(joinParams(params, extraTestParams)))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	require.NoError(t, db.Ping())

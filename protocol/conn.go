@@ -173,7 +173,7 @@ func (c *Conn) clientCaps() Capability {
 }
 
 func (c *Conn) handshake(ctx context.Context) error {
-	c.f.seq = 0
+	c.f.resetSeq()
 	p, err := c.f.readPacket()
 	if err != nil {
 		return err
@@ -228,8 +228,14 @@ func (c *Conn) handshake(ctx context.Context) error {
 		authResp, err = plugin.Start(st)
 	}
 	if !ok || err != nil {
-		// Answer with the default plugin; the server will switch to the one it wants if it can.
-		plugin, _ = LookupAuthPlugin("mysql_native_password")
+		// Answer with a default plugin; the server switches to the account's plugin when it differs. With
+		// mysql_native_password disabled, caching_sha2_password plays that role, so a native-password account
+		// is refused (clearly) only when the server really asks for it.
+		fallback := "mysql_native_password"
+		if !c.opts.AllowNativePasswords {
+			fallback = "caching_sha2_password"
+		}
+		plugin, _ = LookupAuthPlugin(fallback)
 		st.Step = 0
 		authResp, err = plugin.Start(st)
 		if err != nil {
@@ -288,7 +294,7 @@ func (c *Conn) authLoop(plugin AuthPlugin, st *AuthState) error {
 			c.status = ok.Status
 			return c.afterAuth()
 		case 0xff:
-			return DecodeError(p)
+			return authServerError(DecodeError(p), c.opts.User)
 		case 0xfe:
 			var sw AuthSwitchRequest
 			if err := sw.Decode(p); err != nil {
@@ -394,7 +400,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	if st == StateIdle {
-		c.f.seq = 0
+		c.f.resetSeq()
 		c.f.writeTimeout = time.Second
 		_ = c.f.writePacket(append(c.f.startPacket(), byte(ComQuit)))
 	}
@@ -410,7 +416,7 @@ func (c *Conn) beginCommand() error {
 	default:
 		return ErrConnClosed
 	}
-	c.f.seq = 0
+	c.f.resetSeq()
 	c.f.cmdWritten = false
 	c.query = ""
 	c.f.shrink()
