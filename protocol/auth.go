@@ -139,6 +139,7 @@ type ExpiredPasswordError struct {
 	Err  *ServerError
 }
 
+// Error says whose password expired and how to set a new one.
 func (e *ExpiredPasswordError) Error() string {
 	who := "the account"
 	if e.User != "" {
