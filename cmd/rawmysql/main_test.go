@@ -160,6 +160,7 @@ func TestTraceMasksAuthAndPasswords(t *testing.T) {
 		`TextRow  values="1"`, "IDENTIFIED BY '**********'", "= '*********'", "COM_QUIT", "C->S seq=1", "S->C seq=0"} {
 		assert.Contains(t, errOut, want)
 	}
+	assert.NotContains(t, errOut, "Packet?", "every packet is recognised")
 	for _, secret := range []string{pw, "Hunter2-pw", "Other-pw9"} {
 		assert.NotContains(t, errOut, secret)
 		assert.NotContains(t, errOut, hexSpaced([]byte(secret)[:8]), "hex of %q", secret)
