@@ -3,11 +3,14 @@ package scenario
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/rawmysql/rawmysql"
 	"github.com/stretchr/testify/require"
 )
 
@@ -126,7 +129,7 @@ func sqlCRUD(t *testing.T, e *env) []string {
 
 	_, err = e.db.ExecContext(ctx, "INSERT INTO "+users+" (id, name) VALUES (?, ?)", id, "dup")
 	require.Error(t, err)
-	obs = append(obs, obsf("duplicate.err", "%v", err != nil))
+	obs = append(obs, obsf("duplicate.code", "%s", errCode(err)), obsf("duplicate.text", "%s", err))
 	return obs
 }
 
@@ -328,4 +331,17 @@ func sqlJoins(t *testing.T, e *env) []string {
 	}
 	require.NoError(t, rows.Err())
 	return obs
+}
+
+// errCode returns the server error number and SQLSTATE of err, for either driver's error type.
+func errCode(err error) string {
+	var re *rawmysql.MySQLError
+	if errors.As(err, &re) {
+		return fmt.Sprintf("%d %s", re.Number, re.SQLState)
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return fmt.Sprintf("%d %s", me.Number, me.SQLState[:])
+	}
+	return "not a server error: " + err.Error()
 }
