@@ -19,6 +19,7 @@ import (
 // context a Start method returns is passed to the matching End method and used for the operation itself, so a
 // tracer can carry a span from one to the other. The SQL text is passed as written, arguments as database/sql
 // converted them: a tracer exporting them must take care of secrets in them. Passwords are never passed.
+// The statements the driver sends on its own (BEGIN, COMMIT, ROLLBACK, session set-up) are not traced.
 type Tracer interface{}
 
 // QueryTracer traces queries (DB.Query, DB.QueryRow, Stmt.Query and their Context forms). The End call comes

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -245,4 +246,19 @@ func TestInteractiveQuitForms(t *testing.T) {
 		assert.Equal(t, 0, s.interactive(strings.NewReader(in+"SELECT 1;\n"), &out), "%q", in)
 		assert.Empty(t, errOut.String(), "%q: nothing runs after quit", in)
 	}
+}
+
+// TestMakeRunDemo runs the statements of the root Makefile's `make run` (DEMO_SQL) the way it does: against
+// the embedded server with the sample database.
+func TestMakeRunDemo(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	require.NoError(t, err)
+	_, after, ok := strings.Cut(strings.ReplaceAll(string(mk), "\\\n", " "), "\nDEMO_SQL ?= ")
+	require.True(t, ok, "Makefile: DEMO_SQL is missing")
+	demo, _, _ := strings.Cut(after, "\n")
+	require.Contains(t, string(mk), `-e "$(DEMO_SQL)"`, "make run passes DEMO_SQL with -e")
+	code, out, errOut := runCLI(t, "", "-no-timing", "-e", demo)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, len(splitStatements(demo)), strings.Count(out, " in set\n")+strings.Count(out, "Query OK"), out)
+	assert.NotContains(t, errOut, "ERROR")
 }
