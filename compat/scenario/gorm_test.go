@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql"
 	"github.com/stretchr/testify/require"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
@@ -235,4 +236,35 @@ func gormJoins(t *testing.T, e *env) []string {
 		pre = append(pre, u.Name+":"+strings.Join(amounts, ","))
 	}
 	return []string{obsf("totals", "%v", totals), obsf("preload", "%v", pre)}
+}
+
+// TestGORMDriverName opens GORM the other way, by driver name and DSN (gorm.io/driver/mysql parses the DSN with
+// go-sql-driver's parser, which has the same grammar), on both servers.
+func TestGORMDriverName(t *testing.T) {
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			dsn := srv.dsn(t)
+			g, err := gorm.Open(mysql.New(mysql.Config{DriverName: "rawmysql", DSN: dsn}), &gorm.Config{
+				Logger:         logger.Discard,
+				NamingStrategy: schema.NamingStrategy{TablePrefix: "sc_drivername_"},
+			})
+			require.NoError(t, err)
+			sqlDB, err := g.DB()
+			require.NoError(t, err)
+			defer sqlDB.Close()
+			_, isRaw := sqlDB.Driver().(*rawmysql.Driver)
+			require.True(t, isRaw, "the pool runs on rawmysql")
+			g = g.WithContext(ctxT(t))
+			require.NoError(t, g.Migrator().DropTable(&gOrder{}, &gUser{}))
+			require.NoError(t, g.AutoMigrate(&gUser{}, &gOrder{}))
+			u := gUser{Name: "by name", Orders: []gOrder{{Amount: 3.5, Placed: refTime}}}
+			require.NoError(t, g.Create(&u).Error)
+			var got gUser
+			require.NoError(t, g.Preload("Orders").First(&got, u.ID).Error)
+			require.Equal(t, "by name", got.Name)
+			require.Len(t, got.Orders, 1)
+			require.Equal(t, refTime.Truncate(time.Millisecond), got.Orders[0].Placed.UTC(), "GORM makes DATETIME(3) columns")
+			require.NoError(t, g.Migrator().DropTable(&gOrder{}, &gUser{}))
+		})
+	}
 }
