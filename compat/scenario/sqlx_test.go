@@ -150,3 +150,21 @@ func sqlxJoins(t *testing.T, e *env) []string {
 		FROM `+customers+` c LEFT JOIN `+orders+` o ON o.customer_id = c.id GROUP BY c.id, c.name, c.city ORDER BY c.id`))
 	return []string{obsf("rows", "%v", rows)}
 }
+
+// TestSqlxBindDriver opens sqlx by driver name: rawmysql's bind type is registered as "?" first.
+func TestSqlxBindDriver(t *testing.T) {
+	sqlx.BindDriver("rawmysql", sqlx.QUESTION)
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			db, err := sqlx.Open("rawmysql", srv.dsn(t))
+			require.NoError(t, err)
+			defer db.Close()
+			require.Equal(t, sqlx.QUESTION, sqlx.BindType(db.DriverName()))
+			q, args, err := sqlx.In("SELECT COUNT(*) FROM (SELECT 1 AS v UNION ALL SELECT 2 UNION ALL SELECT 3) t WHERE v IN (?)", []int{1, 3})
+			require.NoError(t, err)
+			var n int
+			require.NoError(t, db.GetContext(ctxT(t), &n, db.Rebind(q), args...))
+			require.Equal(t, 2, n)
+		})
+	}
+}
