@@ -57,7 +57,9 @@ type Config struct {
 	WriteTimeout time.Duration // I/O write timeout
 	TimeTruncate time.Duration // truncate time.Time arguments to this precision (0: no truncation)
 
-	// Logger receives connection lifecycle events and protocol errors; nil logs nothing.
+	// Logger receives connection lifecycle events (Debug: connected, closed), failed connects, protocol errors
+	// and broken connections that database/sql will retry elsewhere (Warn); nil logs nothing. Passwords are
+	// never logged. No DSN form.
 	Logger *slog.Logger
 	// Tracer observes queries, execs, prepares and connects (see Tracer); nil traces nothing. No DSN form.
 	Tracer Tracer
