@@ -20,8 +20,8 @@ const (
 type stmt struct {
 	c      *conn
 	query  string
-	cs     *cachedStmt    // shared with the connection's cache, or owned when the cache is off
-	owned  bool           // cs is not in the cache: close it with the stmt
+	cs     *cachedStmt // shared with the connection's cache, or owned when the cache is off
+	owned  bool        // cs is not in the cache: close it with the stmt
 	closed bool
 }
 
@@ -261,7 +261,7 @@ func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.
 	if err != nil {
 		return nil, c.finish(ctx, err)
 	}
-	return c.newRows(ctx, res), nil
+	return c.startRows(ctx, res)
 }
 
 // argCountError reports a wrong number of arguments before anything is sent.

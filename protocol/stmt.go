@@ -51,6 +51,7 @@ func (c *Conn) Prepare(query string) (*Stmt, error) {
 			return nil, c.check(err)
 		}
 	}
+	c.idle()
 	return st, nil
 }
 
@@ -84,7 +85,11 @@ func (c *Conn) readDefs(n int) ([]Column, error) {
 func (c *Conn) CloseStmt(id uint32) error {
 	var arg [4]byte
 	binary.LittleEndian.PutUint32(arg[:], id)
-	return c.writeCommand(ComStmtClose, arg[:])
+	if err := c.writeCommand(ComStmtClose, arg[:]); err != nil {
+		return err
+	}
+	c.idle()
+	return nil
 }
 
 // ResetStmt sends COM_STMT_RESET (discards long data sent for the statement).
@@ -120,6 +125,7 @@ func (c *Conn) SendLongData(id uint32, param uint16, data []byte) error {
 		if err := c.check(c.f.writePacket(buf)); err != nil {
 			return err
 		}
+		c.idle()
 		data = data[n:]
 	}
 	return nil
@@ -175,8 +181,8 @@ func (c *Conn) Execute(st *Stmt, params []Param) (*Result, error) {
 func AppendExecute(dst []byte, id uint32, params []Param) []byte {
 	dst = append(dst, byte(ComStmtExecute))
 	dst = binary.LittleEndian.AppendUint32(dst, id)
-	dst = append(dst, 0)                                 // CURSOR_TYPE_NO_CURSOR
-	dst = binary.LittleEndian.AppendUint32(dst, 1)       // iteration count
+	dst = append(dst, 0)                           // CURSOR_TYPE_NO_CURSOR
+	dst = binary.LittleEndian.AppendUint32(dst, 1) // iteration count
 	if len(params) == 0 {
 		return dst
 	}
