@@ -181,4 +181,3 @@ func TestCancelledContextSendsNothingToServer(t *testing.T) {
 	assert.Equal(t, before, c.pc.BytesOut(), "nothing was written")
 	assert.True(t, c.IsValid())
 }
-
