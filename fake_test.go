@@ -43,7 +43,7 @@ func fakeDB(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
 	return db
 }
 
-// answerSelect2 answers COM_QUERY "SELECT 2" with one row holding "2", COM_PING and COM_QUIT; false when the
+// answerSelect2 answers COM_QUERY "SELECT 2" with one row holding "2", "DO 1" and COM_PING with OK, and COM_QUIT; false when the
 // connection ended or the command is something else.
 func answerSelect2(c *protocoltest.Conn) bool {
 	cmd, arg := c.ExpectCommand()
@@ -52,7 +52,7 @@ func answerSelect2(c *protocoltest.Conn) bool {
 		return false
 	case cmd == 0x03 && string(arg) == "SELECT 2":
 		c.SendResultSet([]protocoltest.Column{{Name: "2", Type: 8, Charset: 63}}, [][][]byte{{[]byte("2")}}, true)
-	case cmd == 0x0e:
+	case cmd == 0x0e, cmd == 0x03 && string(arg) == "DO 1":
 		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
 	case cmd == 0x01:
 		return false
