@@ -39,7 +39,6 @@ func hostileServer(t *testing.T, reply func(c *protocoltest.Conn, done <-chan st
 	})
 }
 
-
 // TestHostileServerReplies: replies that lie or break the protocol give a clear error — no panic, no hang
 // past the deadline — and the connection is discarded while the pool keeps working.
 func TestHostileServerReplies(t *testing.T) {
@@ -240,4 +239,3 @@ func TestHostileHugeHeaderBoundedMemory(t *testing.T) {
 	t.Logf("allocated %d bytes per hostile 16 MiB header", perRun)
 	assert.Less(t, perRun, uint64(2<<20), "allocation follows the bytes that arrived")
 }
-
