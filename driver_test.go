@@ -11,12 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/leakcheck"
 	"github.com/rawmysql/rawmysql/internal/testserver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { testserver.Main(m) }
+// TestMain stops the test servers and then checks that no goroutine is left running (connections, context
+// watchers, KILL QUERY side connections, fake servers and proxies all end).
+func TestMain(m *testing.M) { testserver.Main(m, leakcheck.Check) }
 
 // openDB opens a *sql.DB on the test server with extra DSN parameters.
 func openDB(t testing.TB, params string) *sql.DB {
