@@ -236,7 +236,7 @@ func TestFaultMatrix(t *testing.T) {
 
 				ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel2()
-				require.NoError(t, session(ctx2, db, largeQuery, nil), "the pool works again")
+				require.NoError(t, session(ctx2, db, resultQuery, nil), "the pool works again")
 				require.NoError(t, p.Close())
 			})
 		}

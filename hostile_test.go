@@ -3,13 +3,11 @@ package rawmysql
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -162,53 +160,6 @@ func TestGarbageAfterOK(t *testing.T) {
 	_, err = db.Exec("DO 1")
 	require.NoError(t, err)
 	assert.Equal(t, 2, srv.Conns(), "the connection with garbage pending was replaced")
-}
-
-// TestUnrequestedLocalInfile: a LOCAL INFILE request the client did not ask for (or any request for a file
-// that is not registered) is refused: the server gets an empty file, the caller a clear error.
-func TestUnrequestedLocalInfile(t *testing.T) {
-	var got atomic.Value
-	srv := hostileServer(t, func(c *protocoltest.Conn, _ <-chan struct{}) {
-		c.WritePacket(append([]byte{0xfb}, "/etc/passwd"...))
-		p := c.ReadPacket()
-		got.Store(append([]byte{}, p...))
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-		for answerSelect2(c) {
-		}
-	})
-	db := fakeDB(t, srv, "")
-	db.SetMaxOpenConns(1)
-	_, err := db.Exec("SELECT 1")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "/etc/passwd")
-	assert.ErrorIs(t, err, protocol.ErrLocalInfileRefused)
-	require.NotNil(t, got.Load(), "the server got an answer")
-	assert.Empty(t, got.Load().([]byte), "not one byte of the file was sent")
-	var v int
-	require.NoError(t, db.QueryRow("SELECT 2").Scan(&v), "the connection is still in sync")
-	assert.Equal(t, 1, srv.Conns())
-}
-
-// TestTLSDowngradeRefused: with tls=true (or skip-verify) a server that does not offer TLS is refused before
-// any credential is sent.
-func TestTLSDowngradeRefused(t *testing.T) {
-	var sent atomic.Bool
-	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{})
-		if p := c.ReadPacket(); p != nil {
-			sent.Store(true)
-		}
-	})
-	for _, mode := range []string{"true", "skip-verify"} {
-		db := fakeDB(t, srv, "tls="+mode)
-		err := db.Ping()
-		require.Error(t, err)
-		var tu *protocol.TLSUnavailableError
-		assert.True(t, errors.As(err, &tu), "%v", err)
-		assert.Contains(t, err.Error(), "refusing to continue in plaintext")
-	}
-	srv.Close()
-	assert.False(t, sent.Load(), "no handshake response (user, password hash) reached the server")
 }
 
 // TestHostileHugeHeaderBoundedMemory: a packet header announcing 16 MiB followed by a few bytes costs about
