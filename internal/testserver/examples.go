@@ -11,7 +11,7 @@ import (
 // MainWithExamples is Main for a package whose Example functions talk to the test server. Examples print what
 // the server returns, so they cannot skip themselves like tests do: when examples are selected (-run matches
 // "Example") and no server can be found (and none is required, see EnvRequire), they are left out with
-// -test.skip, with a note on standard error. Otherwise it is Main.
+// -test.skip, with a note on standard error. Otherwise it is Main (with the same checks).
 func MainWithExamples(m *testing.M, checks ...func() error) {
 	if !flag.Parsed() {
 		flag.Parse()
