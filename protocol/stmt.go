@@ -43,6 +43,7 @@ func (c *Conn) Prepare(query string) (*Stmt, error) {
 			return nil, c.check(err)
 		}
 	}
+	c.idle()
 	return st, nil
 }
 
@@ -102,7 +103,11 @@ func (p *StmtPrepareOK) Decode(src []byte) error {
 func (c *Conn) CloseStmt(id uint32) error {
 	var arg [4]byte
 	binary.LittleEndian.PutUint32(arg[:], id)
-	return c.writeCommand(ComStmtClose, arg[:])
+	if err := c.writeCommand(ComStmtClose, arg[:]); err != nil {
+		return err
+	}
+	c.idle()
+	return nil
 }
 
 // ResetStmt sends COM_STMT_RESET (discards long data sent for the statement).
@@ -138,6 +143,7 @@ func (c *Conn) SendLongData(id uint32, param uint16, data []byte) error {
 		if err := c.check(c.f.writePacket(buf)); err != nil {
 			return err
 		}
+		c.idle()
 		data = data[n:]
 	}
 	return nil
