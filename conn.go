@@ -17,6 +17,7 @@ type conn struct {
 	pc     *protocol.Conn
 	cfg    *Config
 	rows   rows       // reused for every result set
+	box    boxer      // boxes row values for database/sql (see box.go)
 	cache  *stmtCache // nil when stmtCacheSize=0
 	params []protocol.Param
 	ibuf   []byte // interpolation buffer
