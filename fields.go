@@ -327,7 +327,7 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseFloatExact parses the common shape of a DOUBLE in the text protocol, [-]digits[.digits] with at most
-// 15 significant digits, without strconv: the digits form an integer below 2^53 and the scale a power of ten
+// 15 significant digits and 22 decimals, without strconv: the digits form an integer below 2^53 and the scale a power of ten
 // a float64 holds exactly, so one division gives the correctly rounded result (the result ParseFloat gives).
 // ok is false for anything else (exponents, long mantissas), which the caller hands to strconv.ParseFloat.
 func parseFloatExact(b []byte) (f float64, ok bool) {
@@ -336,7 +336,7 @@ func parseFloatExact(b []byte) (f float64, ok bool) {
 		neg = true
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 16 {
+	if len(b) == 0 || len(b) > 24 {
 		return 0, false
 	}
 	var m uint64
@@ -346,7 +346,9 @@ func parseFloatExact(b []byte) (f float64, ok bool) {
 		case c >= '0' && c <= '9':
 			m = m*10 + uint64(c-'0')
 			if m != 0 {
-				digits++
+				if digits++; digits > 15 {
+					return 0, false
+				}
 			}
 			if dot {
 				scale++
@@ -357,7 +359,7 @@ func parseFloatExact(b []byte) (f float64, ok bool) {
 			return 0, false
 		}
 	}
-	if digits > 15 {
+	if scale >= len(pow10) {
 		return 0, false
 	}
 	f = float64(m) / pow10[scale]
