@@ -39,9 +39,9 @@ func TestScannedValuesStayIntactAcrossRows(t *testing.T) {
 		"TIMESTAMP('2024-01-01') + INTERVAL n SECOND, IF(n % 7 = 0, NULL, n)"
 	type kept struct {
 		anyInt, anyBig, anyFloat, anyBytes, anyTime, anyNull any
-		bytes                                               []byte
-		str                                                 string
-		kInt, kFloat, kBytes, kTime                         keeper
+		bytes                                                []byte
+		str                                                  string
+		kInt, kFloat, kBytes, kTime                          keeper
 	}
 	for _, tc := range []struct {
 		name, params string
