@@ -20,6 +20,12 @@ type Result struct {
 	more    bool     // another result follows the current one
 	closed  bool
 	cols    []Column // backing store reused across result sets
+
+	// Column definitions are decoded once: the raw packets of the last result set's columns are kept, and a
+	// column whose packet is byte-identical to the one at the same position keeps its decoded Column (and
+	// its strings) instead of being decoded and allocated again.
+	rawCols, rawNext []byte
+	rawEnds, endNext []int
 }
 
 func (r *Result) reset(c *Conn, binary bool) {
@@ -95,6 +101,10 @@ func (r *Result) readColumns(p []byte) error {
 	}
 	count := int(n)
 	cols := r.cols[:0]
+	// Until every definition is read, the cache is invalid (cols overwrites r.cols in place).
+	prevRaw, prevEnds := r.rawCols, r.rawEnds
+	r.rawEnds = nil
+	r.rawNext, r.endNext = r.rawNext[:0], r.endNext[:0]
 	for i := 0; i < count; i++ {
 		p, err := c.f.readPacket()
 		if err != nil {
@@ -103,11 +113,28 @@ func (r *Result) readColumns(p []byte) error {
 		if len(p) > 0 && p[0] == 0xff {
 			return r.fail(DecodeError(p))
 		}
+		r.rawNext = append(r.rawNext, p...)
+		r.endNext = append(r.endNext, len(r.rawNext))
+		if i < len(prevEnds) && i < len(r.cols) {
+			start := 0
+			if i > 0 {
+				start = prevEnds[i-1]
+			}
+			if string(prevRaw[start:prevEnds[i]]) == string(p) {
+				cols = append(cols, r.cols[i]) // same definition as last time: already decoded
+				continue
+			}
+		}
 		var col Column
 		if err := col.Decode(p); err != nil {
 			return r.fail(err)
 		}
 		cols = append(cols, col)
+	}
+	r.rawCols, r.rawNext = r.rawNext, prevRaw
+	r.rawEnds, r.endNext = r.endNext, prevEnds
+	if len(r.rawCols) > maxIdleBufSize/4 { // very wide results: not worth keeping
+		r.rawCols, r.rawEnds, r.rawNext, r.endNext = nil, nil, nil, nil
 	}
 	r.cols = cols
 	r.Columns = cols
