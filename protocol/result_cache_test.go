@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"io"
+	"net"
 	"testing"
 	"unsafe"
 
@@ -107,4 +108,84 @@ func TestColumnDefinitionsDecodedOnce(t *testing.T) {
 	fourth, err := readResult(t, c, resultStream(b, -1))
 	require.NoError(t, err)
 	require.Equal(t, b, fourth)
+}
+
+// binaryStream frames a binary result set for an execution: column count with MariaDB's metadata byte, the
+// definitions when meta is true, one row of two NULLs, and the closing OK.
+func binaryStream(cols []Column, meta bool) []byte {
+	var out []byte
+	seq := byte(1)
+	pkt := func(p []byte) {
+		out = append(out, byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq)
+		out = append(out, p...)
+		seq++
+	}
+	flag := byte(0)
+	if meta {
+		flag = 1
+	}
+	pkt(append(AppendLenEncInt(nil, uint64(len(cols))), flag))
+	if meta {
+		for i := range cols {
+			pkt(cols[i].AppendTo(nil))
+		}
+	}
+	pkt([]byte{0x00, 0x0c}) // header, NULL bitmap (offset 2): both columns NULL
+	pkt([]byte{0xfe, 0, 0, 0x02, 0, 0, 0})
+	return out
+}
+
+// With MARIADB_CLIENT_CACHE_METADATA, an execution whose definitions were skipped uses the statement's
+// columns; one that sends definitions updates them for the following executions; skipped definitions
+// without a statement are a protocol error.
+func TestMariaDBSkippedMetadata(t *testing.T) {
+	c := &Conn{}
+	c.caps = ClientDeprecateEOF | ClientProtocol41
+	c.mcaps = MariaDBClientCacheMetadata
+	c.f.maxRead = DefaultMaxReadPacket
+	c.nc, _ = net.Pipe() // closed when the protocol error breaks the connection
+	a := []Column{{Catalog: "def", Name: "a", Type: TypeLong}, {Catalog: "def", Name: "b", Type: TypeVarString, Charset: 45}}
+	st := &Stmt{ID: 1, Columns: append([]Column(nil), a...)}
+	run := func(stream []byte, stmt *Stmt) ([]Column, error) {
+		c.f.rd = bytes.NewReader(stream)
+		c.f.r, c.f.w, c.f.seq = 0, 0, 1
+		c.state.Store(int32(StateBusy))
+		c.res.reset(c, true)
+		c.res.stmt = stmt
+		if err := c.res.readHeader(); err != nil {
+			return nil, err
+		}
+		cols := append([]Column(nil), c.res.Columns...)
+		vals := make([]BinaryValue, len(cols))
+		for {
+			p, err := c.res.ReadRow()
+			if err == io.EOF {
+				return cols, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := DecodeBinaryRow(p, c.res.Columns, vals); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cols, err := run(binaryStream(a, false), st)
+	require.NoError(t, err)
+	assert.Equal(t, a, cols)
+
+	b := append([]Column(nil), a...)
+	b[1].Type, b[1].Name = TypeBlob, "bb"
+	cols, err = run(binaryStream(b, true), st)
+	require.NoError(t, err)
+	assert.Equal(t, b, cols)
+	assert.Equal(t, b, st.Columns, "statement columns follow the new definitions")
+
+	cols, err = run(binaryStream(b, false), st)
+	require.NoError(t, err)
+	assert.Equal(t, b, cols)
+
+	_, err = run(binaryStream(b, false), nil)
+	var pe *ProtocolError
+	require.ErrorAs(t, err, &pe)
 }

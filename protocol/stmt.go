@@ -80,6 +80,9 @@ func (c *Conn) readDefs(n int) ([]Column, error) {
 	return cols, nil
 }
 
+// MariaDBCapabilities are the negotiated MariaDB extended capabilities (MariaDBClientCacheMetadata).
+func (c *Conn) MariaDBCapabilities() uint32 { return c.mcaps }
+
 // CloseStmt sends COM_STMT_CLOSE (the server sends no reply).
 func (c *Conn) CloseStmt(id uint32) error {
 	var arg [4]byte
@@ -163,6 +166,7 @@ func (c *Conn) Execute(st *Stmt, params []Param) (*Result, error) {
 		return nil, err
 	}
 	c.res.reset(c, true)
+	c.res.stmt = st
 	c.state.Store(int32(StateBusy))
 	if err := c.res.readHeader(); err != nil {
 		return nil, err
