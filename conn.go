@@ -21,8 +21,6 @@ type conn struct {
 	cache  *stmtCache // nil when stmtCacheSize=0
 	params []protocol.Param
 	ibuf   []byte // interpolation buffer
-	// pendingClose: statements prepared outside a cache, closed before the next command.
-	pendingClose []uint32
 }
 
 func newConn(pc *protocol.Conn, cfg *Config) *conn {
@@ -222,10 +220,10 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	return r, nil
 }
 
-// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent before the
-// next command (COM_STMT_CLOSE has no reply, so it costs no round trip).
+// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same
+// write as the next command (COM_STMT_CLOSE has no reply, so it costs neither a round trip nor a syscall).
 func (c *conn) closeOwnedLater(cs *cachedStmt) {
-	c.pendingClose = append(c.pendingClose, cs.st.ID)
+	c.pc.QueueCloseStmt(cs.st.ID)
 }
 
 func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {

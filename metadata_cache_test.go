@@ -78,3 +78,29 @@ func TestMariaDBMetadataCacheAcrossAlterTable(t *testing.T) {
 		assert.Equal(t, "BIGINT", types[1].DatabaseTypeName())
 	}
 }
+
+// With the statement cache off, every query with arguments prepares a statement and closes it afterwards;
+// the COM_STMT_CLOSEs ride along with the following commands and the server does close them all.
+func TestQueuedStmtClosesReachServer(t *testing.T) {
+	db := openDB(t, "stmtCacheSize=0")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sc, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+	status := func(name string) int64 {
+		var k string
+		var v int64
+		require.NoError(t, sc.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE '"+name+"'").Scan(&k, &v))
+		return v
+	}
+	closesBefore := status("Com_stmt_close")
+	const n = 25
+	for i := 0; i < n; i++ {
+		var got int64
+		require.NoError(t, sc.QueryRowContext(ctx, "SELECT ? + 1", i).Scan(&got))
+		require.Equal(t, int64(i+1), got)
+	}
+	// The last close left with the SHOW STATUS query, before the server counted.
+	assert.Equal(t, int64(n), status("Com_stmt_close")-closesBefore)
+}

@@ -16,7 +16,7 @@ import (
 const maxPayload = 1<<24 - 1
 
 // Command bytes that carry a statement id in payload[1:5]; the id is ignored when matching (each prepare gets a
-// new id from the real server, the replay always hands out the last one it recorded).
+// new id from the real server, the replay always hands out the first one it recorded).
 func hasStmtID(cmd byte) bool { return cmd >= 0x17 && cmd <= 0x1c && cmd != 0x1b }
 
 // exchange is one command and the server's complete answer to it.
@@ -59,7 +59,12 @@ func (r *recording) store(e *exchange) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.answers[string(matchKey(nil, e.cmd))] = e.resp
+	// The first answer is kept: later ones can depend on state the replay does not have (MariaDB skips the
+	// column definitions of an execution once the connection has them; the replay's connections start fresh).
+	key := string(matchKey(nil, e.cmd))
+	if _, ok := r.answers[key]; !ok {
+		r.answers[key] = e.resp
+	}
 }
 
 // begin notes a new command; while capturing, it becomes part of the captured operation.
