@@ -28,6 +28,7 @@ func newConn(pc *protocol.Conn, cfg *Config) *conn {
 	if cfg.StmtCacheSize > 0 {
 		c.cache = newStmtCache(cfg.StmtCacheSize)
 	}
+	pc.LocalInfile = c.localInfile
 	return c
 }
 
@@ -149,37 +150,17 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if len(args) == 0 {
 		return c.exec(ctx, query)
 	}
-	if c.cfg.InterpolateParams {
-		q, err := c.interpolate(query, args)
-		if err == nil {
-			return c.exec(ctx, q)
-		}
-		if err != errInterpolateUnsafe {
-			return nil, err
-		}
-	}
-	if err := c.checkPlaceholders(query, args); err != nil {
-		return nil, err
-	}
-	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
-	}
-	cs, owned, err := c.prepare(query)
+	text, cs, owned, err := c.planArgs(ctx, query, args)
 	if err != nil {
-		return nil, c.finish(ctx, err)
+		return nil, err
+	}
+	if cs == nil {
+		return c.exec(ctx, text)
 	}
 	if owned {
 		defer c.closeOwnedLater(cs)
 	}
-	res, err := c.execute(cs, args)
-	if err != nil {
-		return nil, c.finish(ctx, err)
-	}
-	ok, err := drainExec(res)
-	if err = c.finish(ctx, err); err != nil {
-		return nil, err
-	}
-	return result{affected: int64(ok.AffectedRows), lastID: int64(ok.LastInsertID)}, nil
+	return c.execPrepared(ctx, cs, args)
 }
 
 // QueryContext runs a query and streams its rows (arguments as in ExecContext).
@@ -187,37 +168,45 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if len(args) == 0 {
 		return c.query(ctx, query)
 	}
-	if c.cfg.InterpolateParams {
-		q, err := c.interpolate(query, args)
-		if err == nil {
-			return c.query(ctx, q)
+	text, cs, owned, err := c.planArgs(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.query(ctx, text)
+	}
+	dr, err := c.queryPrepared(ctx, cs, args)
+	if owned {
+		if err != nil {
+			c.closeOwnedLater(cs)
+		} else {
+			dr.(*rows).closeStmt = cs
 		}
-		if err != errInterpolateUnsafe {
-			return nil, err
+	}
+	return dr, err
+}
+
+// planArgs decides how a query with arguments runs: as interpolated text (cs == nil) or as a prepared
+// statement from the cache (owned: prepared outside the cache, to be closed after use). Argument count errors
+// are reported before anything is sent.
+func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedValue) (text string, cs *cachedStmt, owned bool, err error) {
+	if c.cfg.InterpolateParams {
+		text, err = c.interpolate(query, args)
+		if err == nil || err != errInterpolateUnsafe {
+			return text, nil, false, err
 		}
 	}
 	if err := c.checkPlaceholders(query, args); err != nil {
-		return nil, err
+		return "", nil, false, err
 	}
 	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
+		return "", nil, false, err
 	}
-	cs, owned, err := c.prepare(query)
-	if err != nil {
-		return nil, c.finish(ctx, err)
+	cs, owned, err = c.prepare(query)
+	if err = c.finish(ctx, err); err != nil {
+		return "", nil, false, err
 	}
-	res, err := c.execute(cs, args)
-	if err != nil {
-		if owned {
-			c.closeOwnedLater(cs)
-		}
-		return nil, c.finish(ctx, err)
-	}
-	r := c.newRows(ctx, res)
-	if owned {
-		r.closeStmt = cs
-	}
-	return r, nil
+	return "", cs, owned, nil
 }
 
 // closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same

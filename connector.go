@@ -3,6 +3,7 @@ package rawmysql
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -65,6 +66,11 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	mc := newConn(pc, cfg)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
+		var se *MySQLError
+		if errors.As(err, &se) && se.Number == protocol.ErMustChangePassword {
+			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
+			return nil, &protocol.ExpiredPasswordError{User: cfg.User, Err: se}
+		}
 		return nil, ctxErr(ctx, err)
 	}
 	if cfg.Logger != nil {
@@ -156,12 +162,24 @@ func parseConnectionAttributes(s string) ([][2]string, error) {
 func (c *conn) setupSession(ctx context.Context) error {
 	cfg := c.cfg
 	if cfg.Charset != "" {
-		q := "SET NAMES " + cfg.Charset
-		if cfg.Collation != "" && protocol.CollationCharset(mustCollation(cfg.Collation)) == cfg.Charset {
-			q += " COLLATE " + cfg.Collation
+		// charset may list fallbacks ("utf8mb4,utf8"): the first one the server accepts wins.
+		var lastErr error
+		for _, cs := range strings.Split(cfg.Charset, ",") {
+			cs = strings.TrimSpace(cs)
+			q := "SET NAMES " + cs
+			if cfg.Collation != "" && protocol.CollationCharset(mustCollation(cfg.Collation)) == cs {
+				q += " COLLATE " + cfg.Collation
+			}
+			if _, lastErr = c.exec(ctx, q); lastErr == nil {
+				break
+			}
+			var me *MySQLError
+			if !errors.As(lastErr, &me) {
+				return lastErr // the connection failed, not the charset
+			}
 		}
-		if _, err := c.exec(ctx, q); err != nil {
-			return err
+		if lastErr != nil {
+			return lastErr
 		}
 	}
 	if cfg.MaxAllowedPacket == 0 {

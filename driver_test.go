@@ -5,35 +5,64 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestMain(m *testing.M) { testserver.Main(m) }
 
-// openDB opens a *sql.DB on the test server with extra DSN parameters.
+// extraTestParams are DSN parameters every openDB adds after its own: those of the environment variable
+// RAWMYSQL_TEST_PARAMS (e.g. "compress=true" to run the whole suite compressed), then those a test suite sets
+// (TestCompressedSuite).
+var extraTestParams = os.Getenv("RAWMYSQL_TEST_PARAMS")
+
+// joinParams joins DSN parameter lists, skipping empty ones.
+func joinParams(lists ...string) string {
+	var out []string
+	for _, l := range lists {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "&")
+}
+
+// openDB opens a *sql.DB on the test server with extra DSN parameters (plus extraTestParams).
 func openDB(t testing.TB, params string) *sql.DB {
 	t.Helper()
 	srv := testserver.Get(t)
-	db, err := sql.Open("rawmysql", srv.DSN(params))
+	db, err := sql.Open("rawmysql", srv.DSN(joinParams(params, extraTestParams)))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	require.NoError(t, db.Ping())
 	return db
 }
 
-// tableName gives each test its own table.
+// tableName gives each test (and subtest) its own table: letters, digits and _ only, at most 64 bytes.
 func tableName(t testing.TB) string {
-	name := strings.ToLower(strings.NewReplacer("/", "_", " ", "_", "-", "_").Replace(t.Name()))
-	if len(name) > 60 {
-		name = name[:60]
+	var b strings.Builder
+	for _, r := range strings.ToLower(t.Name()) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if len(name) > 50 {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		name = fmt.Sprintf("%s_%08x", name[:40], h.Sum32())
 	}
 	return "t_" + name
 }
@@ -507,4 +536,25 @@ func TestConnectionAttributes(t *testing.T) {
 	assert.Equal(t, "billing", v)
 	require.NoError(t, db.QueryRow("SELECT ATTR_VALUE FROM performance_schema.session_connect_attrs WHERE PROCESSLIST_ID = CONNECTION_ID() AND ATTR_NAME = '_client_name'").Scan(&v))
 	assert.Equal(t, "rawmysql", v)
+}
+
+func TestMaxAllowedPacket(t *testing.T) {
+	// 0 asks the server; a statement larger than the limit is refused before anything is sent, and the
+	// connection stays usable.
+	db := openDB(t, "maxAllowedPacket=0")
+	db.SetMaxOpenConns(1)
+	var serverMax int
+	require.NoError(t, db.QueryRow("SELECT @@max_allowed_packet").Scan(&serverMax))
+	big := strings.Repeat("x", serverMax+1)
+	_, err := db.Exec("SELECT '" + big + "'")
+	require.ErrorIs(t, err, protocol.ErrPacketTooLarge)
+	var one int
+	require.NoError(t, db.QueryRow("SELECT 1").Scan(&one))
+
+	db = openDB(t, "maxAllowedPacket=1024")
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec("SELECT '" + strings.Repeat("y", 2000) + "'")
+	require.ErrorIs(t, err, protocol.ErrPacketTooLarge)
+	require.ErrorContains(t, err, "maxAllowedPacket")
+	require.NoError(t, db.QueryRow("SELECT 1").Scan(&one))
 }

@@ -37,6 +37,14 @@ func mapErr(err error) error {
 	if errors.Is(err, protocol.ErrConnClosed) {
 		return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
 	}
+	var se *protocol.ServerError
+	if errors.As(err, &se) && se.Number == protocol.ErMustChangePassword {
+		var ee *protocol.ExpiredPasswordError
+		if !errors.As(err, &ee) {
+			// A session let in with an expired password ("sandbox mode"): name the cause.
+			return &protocol.ExpiredPasswordError{Err: se}
+		}
+	}
 	var ioe *protocol.IOError
 	if errors.As(err, &ioe) && !ioe.Written {
 		return fmt.Errorf("%w: %w", driver.ErrBadConn, err)

@@ -20,8 +20,8 @@ const (
 type stmt struct {
 	c      *conn
 	query  string
-	cs     *cachedStmt    // shared with the connection's cache, or owned when the cache is off
-	owned  bool           // cs is not in the cache: close it with the stmt
+	cs     *cachedStmt // shared with the connection's cache, or owned when the cache is off
+	owned  bool        // cs is not in the cache: close it with the stmt
 	closed bool
 }
 

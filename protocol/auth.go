@@ -3,8 +3,10 @@ package protocol
 import (
 	"crypto/rsa"
 	"crypto/sha1"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -119,4 +121,45 @@ func ScrambleNativePassword(scramble []byte, password string) []byte {
 		out[i] ^= stage1[i]
 	}
 	return out
+}
+
+// Server error numbers for an expired password: ER_MUST_CHANGE_PASSWORD_LOGIN is sent at login when the
+// server disconnects such accounts; ER_MUST_CHANGE_PASSWORD answers every statement of a session that was let in
+// "sandbox mode" (MariaDB's default, disconnect_on_expired_password=OFF).
+const (
+	ErMustChangePasswordLogin = 1862
+	ErMustChangePassword      = 1820
+)
+
+// ExpiredPasswordError is returned when the account's password has expired. It wraps the server's error, so
+// errors.As to *ServerError still works.
+type ExpiredPasswordError struct {
+	User string // the account's user name ("" when not known where the error was met)
+	Err  *ServerError
+}
+
+func (e *ExpiredPasswordError) Error() string {
+	who := "the account"
+	if e.User != "" {
+		who = "user " + strconv.Quote(e.User)
+	}
+	return "rawmysql: the password of " + who + " has expired: set a new one " +
+		"(ALTER USER / SET PASSWORD) with an administrative client; server said: " + e.Err.Message
+}
+
+// Unwrap returns the server's error.
+func (e *ExpiredPasswordError) Unwrap() error { return e.Err }
+
+// authServerError names the cause of an ERR packet received during authentication when the server's text may
+// not (an expired password); other errors are returned as they are.
+func authServerError(err error, user string) error {
+	var se *ServerError
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Number {
+	case ErMustChangePasswordLogin, ErMustChangePassword:
+		return &ExpiredPasswordError{User: user, Err: se}
+	}
+	return err
 }

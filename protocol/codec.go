@@ -55,30 +55,12 @@ func (r *reader) uint16(what string) uint16 {
 	return v
 }
 
-func (r *reader) uint24(what string) uint32 {
-	if !r.need(3, what) {
-		return 0
-	}
-	b := r.src[r.pos:]
-	r.pos += 3
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-}
-
 func (r *reader) uint32(what string) uint32 {
 	if !r.need(4, what) {
 		return 0
 	}
 	v := binary.LittleEndian.Uint32(r.src[r.pos:])
 	r.pos += 4
-	return v
-}
-
-func (r *reader) uint64(what string) uint64 {
-	if !r.need(8, what) {
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.src[r.pos:])
-	r.pos += 8
 	return v
 }
 

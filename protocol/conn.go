@@ -107,7 +107,12 @@ type Conn struct {
 
 	// LocalInfile answers a LOAD DATA LOCAL INFILE request for name; nil refuses every request.
 	LocalInfile func(name string) (io.ReadCloser, error)
+
+	query string // the COM_QUERY text being run (for LOCAL INFILE checks)
 }
+
+// CurrentQuery returns the text of the COM_QUERY in progress ("" for other commands).
+func (c *Conn) CurrentQuery() string { return c.query }
 
 // Connect runs the connection phase over nc: reads the server handshake, upgrades to TLS when configured,
 // sends HandshakeResponse41 and completes authentication (including auth switches). The caller bounds the
@@ -168,7 +173,7 @@ func (c *Conn) clientCaps() Capability {
 }
 
 func (c *Conn) handshake(ctx context.Context) error {
-	c.f.seq = 0
+	c.f.resetSeq()
 	p, err := c.f.readPacket()
 	if err != nil {
 		return err
@@ -224,8 +229,14 @@ func (c *Conn) handshake(ctx context.Context) error {
 		authResp, err = plugin.Start(st)
 	}
 	if !ok || err != nil {
-		// Answer with the default plugin; the server will switch to the one it wants if it can.
-		plugin, _ = LookupAuthPlugin("mysql_native_password")
+		// Answer with a default plugin; the server switches to the account's plugin when it differs. With
+		// mysql_native_password disabled, caching_sha2_password plays that role, so a native-password account
+		// is refused (clearly) only when the server really asks for it.
+		fallback := "mysql_native_password"
+		if !c.opts.AllowNativePasswords {
+			fallback = "caching_sha2_password"
+		}
+		plugin, _ = LookupAuthPlugin(fallback)
 		st.Step = 0
 		authResp, err = plugin.Start(st)
 		if err != nil {
@@ -285,7 +296,7 @@ func (c *Conn) authLoop(plugin AuthPlugin, st *AuthState) error {
 			c.status = ok.Status
 			return c.afterAuth()
 		case 0xff:
-			return DecodeError(p)
+			return authServerError(DecodeError(p), c.opts.User)
 		case 0xfe:
 			var sw AuthSwitchRequest
 			if err := sw.Decode(p); err != nil {
@@ -390,7 +401,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	if st == StateIdle {
-		c.f.seq = 0
+		c.f.resetSeq()
 		c.f.writeTimeout = time.Second
 		_ = c.f.writePacket(append(c.f.startPacket(), byte(ComQuit)))
 	}
@@ -406,8 +417,9 @@ func (c *Conn) beginCommand() error {
 	default:
 		return ErrConnClosed
 	}
-	c.f.seq = 0
+	c.f.resetSeq()
 	c.f.cmdWritten = false
+	c.query = ""
 	c.f.shrink()
 	return nil
 }
@@ -520,6 +532,7 @@ func (c *Conn) Query(query string) (*Result, error) {
 	if err := c.writeCommandString(ComQuery, query); err != nil {
 		return nil, err
 	}
+	c.query = query
 	c.res.reset(c, false)
 	c.state.Store(int32(StateBusy))
 	if err := c.res.readHeader(); err != nil {

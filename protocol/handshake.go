@@ -223,7 +223,7 @@ func AppendSSLRequest(dst []byte, caps Capability, maxPacket uint32, charset uin
 // See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_packets_protocol_auth_switch_request.html.
 type AuthSwitchRequest struct {
 	Plugin string
-	Data   []byte // new scramble; a trailing NUL is removed
+	Data   []byte // plugin data; the NUL ending a 20-byte scramble is removed (a 21-byte payload ending in 0)
 }
 
 // Decode parses an AuthSwitchRequest payload (starting with 0xFE).
@@ -240,7 +240,9 @@ func (p *AuthSwitchRequest) Decode(src []byte) error {
 	}
 	p.Plugin = string(r.nulString("plugin name"))
 	data := r.rest()
-	if n := len(data); n > 0 && data[n-1] == 0 {
+	// Scramble-based plugins send 20 bytes and a NUL. Other data (client_ed25519's 32-byte nonce) is binary
+	// and may itself end in a zero byte, so only that exact shape is trimmed.
+	if n := len(data); n == 21 && data[n-1] == 0 {
 		data = data[:n-1]
 	}
 	p.Data = append([]byte(nil), data...)

@@ -56,6 +56,10 @@ type framer struct {
 
 	cmdWritten bool // some byte of the current command reached the socket
 
+	// comp, when set, is the protocol compression layer under rd/wr (see compress.go): its own sequence
+	// restarts with each command, and packet sequence ids inside compressed packets are not checked.
+	comp *compressor
+
 	// BytesIn/BytesOut count traffic for tracing and tests.
 	bytesIn, bytesOut int64
 	trace             func(dir byte, seq uint8, payload []byte) // optional packet tracer ('<' in, '>' out)
@@ -176,6 +180,12 @@ func (f *framer) readOne() ([]byte, error) {
 	h := f.buf[f.r : f.r+4]
 	n := int(uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16)
 	seq := h[3]
+	if f.comp != nil {
+		// Inside compressed packets the server numbers packets from its compressed sequence after each
+		// flush, so the ids need not follow ours; the compressed layer frames (and zlib checksums) the
+		// stream, so follow the server's numbering instead of checking it.
+		f.seq = seq
+	}
 	if seq != f.seq {
 		return nil, protoErr("packet header", "sequence id %d, expected %d (out of order packets)", seq, f.seq)
 	}
@@ -192,6 +202,14 @@ func (f *framer) readOne() ([]byte, error) {
 		f.trace('<', seq, p)
 	}
 	return p, nil
+}
+
+// resetSeq starts a new command's sequence (and the compressed one).
+func (f *framer) resetSeq() {
+	f.seq = 0
+	if f.comp != nil {
+		f.comp.seq = 0
+	}
 }
 
 // startPacket returns the write buffer with 4 bytes reserved for the header; append the payload to it and

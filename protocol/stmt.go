@@ -27,20 +27,12 @@ func (c *Conn) Prepare(query string) (*Stmt, error) {
 	if len(p) > 0 && p[0] == 0xff {
 		return nil, c.check(DecodeError(p))
 	}
-	r := newReader("COM_STMT_PREPARE_OK", p)
-	if h := r.uint8("status"); r.err() == nil && h != 0x00 {
-		return nil, c.check(protoErr("COM_STMT_PREPARE_OK", "status 0x%02x, expected 0x00", h))
-	}
-	st := &Stmt{ID: r.uint32("statement id")}
-	nCols := int(r.uint16("num_columns"))
-	nParams := int(r.uint16("num_params"))
-	r.skip(1, "reserved")
-	if r.remaining() >= 2 {
-		st.Warnings = r.uint16("warning_count")
-	}
-	if err := r.err(); err != nil {
+	var ok StmtPrepareOK
+	if err := ok.Decode(p); err != nil {
 		return nil, c.check(err)
 	}
+	st := &Stmt{ID: ok.StatementID, Warnings: ok.Warnings}
+	nCols, nParams := int(ok.NumColumns), int(ok.NumParams)
 	if nParams > 0 {
 		if st.Params, err = c.readDefs(nParams); err != nil {
 			return nil, c.check(err)
@@ -82,6 +74,32 @@ func (c *Conn) readDefs(n int) ([]Column, error) {
 
 // MariaDBCapabilities are the negotiated MariaDB extended capabilities (MariaDBClientCacheMetadata).
 func (c *Conn) MariaDBCapabilities() uint32 { return c.mcaps }
+
+// StmtPrepareOK is the first packet of a successful COM_STMT_PREPARE reply.
+// Layout: status 0x00, statement id (4), num_columns (2), num_params (2), reserved (1), warning_count (2).
+type StmtPrepareOK struct {
+	StatementID uint32
+	NumColumns  uint16
+	NumParams   uint16
+	Warnings    uint16
+}
+
+// Decode parses a COM_STMT_PREPARE_OK payload.
+func (p *StmtPrepareOK) Decode(src []byte) error {
+	r := newReader("COM_STMT_PREPARE_OK", src)
+	if h := r.uint8("status"); r.err() == nil && h != 0x00 {
+		return protoErr("COM_STMT_PREPARE_OK", "status 0x%02x, expected 0x00", h)
+	}
+	p.StatementID = r.uint32("statement id")
+	p.NumColumns = r.uint16("num_columns")
+	p.NumParams = r.uint16("num_params")
+	r.skip(1, "reserved")
+	p.Warnings = 0
+	if r.remaining() >= 2 {
+		p.Warnings = r.uint16("warning_count")
+	}
+	return r.err()
+}
 
 // CloseStmt sends COM_STMT_CLOSE (the server sends no reply).
 func (c *Conn) CloseStmt(id uint32) error {
@@ -189,8 +207,8 @@ func (c *Conn) Execute(st *Stmt, params []Param) (*Result, error) {
 func AppendExecute(dst []byte, id uint32, params []Param) []byte {
 	dst = append(dst, byte(ComStmtExecute))
 	dst = binary.LittleEndian.AppendUint32(dst, id)
-	dst = append(dst, 0)                                 // CURSOR_TYPE_NO_CURSOR
-	dst = binary.LittleEndian.AppendUint32(dst, 1)       // iteration count
+	dst = append(dst, 0)                           // CURSOR_TYPE_NO_CURSOR
+	dst = binary.LittleEndian.AppendUint32(dst, 1) // iteration count
 	if len(params) == 0 {
 		return dst
 	}

@@ -187,12 +187,6 @@ func (c *Conn) fail(err error) {
 	}
 }
 
-func (c *Conn) failed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err != nil
-}
-
 // NetConn returns the connection's current transport: the TCP connection, or
 // the TLS connection over it after a TLS upgrade.
 func (c *Conn) NetConn() net.Conn {

@@ -1,0 +1,237 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// accountHosts are the hosts an account is created for, so that it logs in over TCP (IPv4 and IPv6) and over
+// the unix socket of a server running with --skip-name-resolve.
+var accountHosts = []string{"127.0.0.1", "::1", "localhost"}
+
+// createAccount creates user on every host of accountHosts with the given IDENTIFIED/REQUIRE clause, grants it
+// the test database, and drops it at the end of the test.
+func createAccount(t *testing.T, srv *testserver.Server, user, clause string) {
+	t.Helper()
+	var b strings.Builder
+	for _, h := range accountHosts {
+		fmt.Fprintf(&b, "DROP USER IF EXISTS '%s'@'%s';\n", user, h)
+		fmt.Fprintf(&b, "CREATE USER '%s'@'%s' %s;\n", user, h, clause)
+		fmt.Fprintf(&b, "GRANT ALL ON test.* TO '%s'@'%s';\n", user, h)
+	}
+	_, err := srv.Exec(b.String())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		var d strings.Builder
+		for _, h := range accountHosts {
+			fmt.Fprintf(&d, "DROP USER IF EXISTS '%s'@'%s';\n", user, h)
+		}
+		_, _ = srv.Exec(d.String())
+	})
+}
+
+// userDSN is a DSN for user:password on srv over network ("tcp" or "unix") with params.
+func userDSN(t *testing.T, srv *testserver.Server, network, user, password, params string) string {
+	t.Helper()
+	addr := srv.Addr
+	if network == "unix" {
+		if srv.Socket == "" {
+			t.Skip("the test server has no unix socket")
+		}
+		addr = srv.Socket
+	}
+	dsn := fmt.Sprintf("%s:%s@%s(%s)/test", user, password, network, addr)
+	if params != "" {
+		dsn += "?" + params
+	}
+	return dsn
+}
+
+// connectOnce opens one connection with dsn and returns the error of a ping, and whether the connection
+// used TLS.
+func connectOnce(t *testing.T, dsn string) (tlsOn bool, err error) {
+	t.Helper()
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return false, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 20 * time.Second
+	}
+	connector, err := NewConnector(cfg)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dc, err := connector.Connect(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer dc.Close()
+	c := dc.(*conn)
+	if _, err := c.exec(ctx, "DO 1"); err != nil {
+		return false, mapErr(err)
+	}
+	return c.pc.TLS(), nil
+}
+
+// transports are the three ways a test account connects: plain TCP, TLS (verified with the test CA) and the
+// unix socket.
+func transports(srv *testserver.Server) []struct{ name, network, params string } {
+	return []struct{ name, network, params string }{
+		{"tcp", "tcp", ""},
+		{"tls", "tcp", "tls=true&tls-ca=" + srv.CAFile},
+		{"unix", "unix", ""},
+	}
+}
+
+func requirePrivate(t *testing.T, srv *testserver.Server) {
+	t.Helper()
+	if srv.Kind != testserver.KindPrivate || srv.CAFile == "" {
+		t.Skipf("needs a private test server with TLS certificates (have a %s server)", srv.Kind)
+	}
+}
+
+func TestAuthNativePasswordTransports(t *testing.T) {
+	srv := testserver.Get(t)
+	requirePrivate(t, srv)
+	createAccount(t, srv, "rm_native", "IDENTIFIED BY 'native-pw'")
+	for _, tr := range transports(srv) {
+		t.Run(tr.name, func(t *testing.T) {
+			tlsOn, err := connectOnce(t, userDSN(t, srv, tr.network, "rm_native", "native-pw", tr.params))
+			require.NoError(t, err)
+			assert.Equal(t, tr.name == "tls", tlsOn)
+		})
+	}
+}
+
+// ed25519Available creates the ed25519 plugin if it can; it skips t when the server cannot load it.
+func ed25519Available(t *testing.T, srv *testserver.Server) {
+	t.Helper()
+	out, err := srv.Exec("SELECT PLUGIN_STATUS FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519'")
+	require.NoError(t, err)
+	if strings.TrimSpace(out) != "ACTIVE" {
+		if _, err := srv.Exec("INSTALL SONAME 'auth_ed25519'"); err != nil {
+			t.Skipf("the server has no ed25519 plugin: %v", err)
+		}
+	}
+}
+
+func TestAuthEd25519Transports(t *testing.T) {
+	srv := testserver.Get(t)
+	requirePrivate(t, srv)
+	ed25519Available(t, srv)
+	createAccount(t, srv, "rm_ed", "IDENTIFIED VIA ed25519 USING PASSWORD('ed-secret-pw')")
+	for _, tr := range transports(srv) {
+		t.Run(tr.name, func(t *testing.T) {
+			tlsOn, err := connectOnce(t, userDSN(t, srv, tr.network, "rm_ed", "ed-secret-pw", tr.params))
+			require.NoError(t, err)
+			assert.Equal(t, tr.name == "tls", tlsOn)
+		})
+	}
+	t.Run("wrong password", func(t *testing.T) {
+		_, err := connectOnce(t, userDSN(t, srv, "tcp", "rm_ed", "not-the-pw", ""))
+		var me *MySQLError
+		require.ErrorAs(t, err, &me)
+		assert.Equal(t, uint16(1045), me.Number)
+		assert.NotContains(t, err.Error(), "not-the-pw")
+	})
+	t.Run("allowNativePasswords=false", func(t *testing.T) {
+		// The server's handshake names mysql_native_password; the client must not answer with it and still
+		// reach the account's ed25519 plugin through the auth switch.
+		_, err := connectOnce(t, userDSN(t, srv, "tcp", "rm_ed", "ed-secret-pw", "allowNativePasswords=false"))
+		require.NoError(t, err)
+	})
+	t.Run("many nonces", func(t *testing.T) {
+		// Each login signs a fresh random nonce; 20 logins cover nonces ending in any byte pattern often
+		// enough to catch a decoder that trims binary data.
+		for i := 0; i < 20; i++ {
+			_, err := connectOnce(t, userDSN(t, srv, "tcp", "rm_ed", "ed-secret-pw", ""))
+			require.NoError(t, err, "login %d", i)
+		}
+	})
+}
+
+func TestAuthNativePasswordsDisabled(t *testing.T) {
+	srv := testserver.Get(t)
+	requirePrivate(t, srv)
+	createAccount(t, srv, "rm_native2", "IDENTIFIED BY 'native-pw2'")
+	for _, tr := range transports(srv) {
+		t.Run(tr.name, func(t *testing.T) {
+			_, err := connectOnce(t, userDSN(t, srv, tr.network, "rm_native2", "native-pw2", joinParams(tr.params, "allowNativePasswords=false")))
+			var ue *protocol.UnsupportedPluginError
+			require.ErrorAs(t, err, &ue)
+			assert.Equal(t, "mysql_native_password", ue.Plugin)
+			assert.Contains(t, err.Error(), "allowNativePasswords=false")
+			assert.NotContains(t, err.Error(), "native-pw2")
+		})
+	}
+}
+
+func TestAuthUnknownUser(t *testing.T) {
+	srv := testserver.Get(t)
+	requirePrivate(t, srv)
+	_, err := connectOnce(t, userDSN(t, srv, "tcp", "rm_nobody", "some-pw", ""))
+	var me *MySQLError
+	require.ErrorAs(t, err, &me)
+	assert.Equal(t, uint16(1045), me.Number)
+	assert.Contains(t, me.Message, "rm_nobody")
+	assert.NotContains(t, err.Error(), "some-pw")
+}
+
+func TestAuthExpiredPassword(t *testing.T) {
+	srv := testserver.Get(t)
+	requirePrivate(t, srv)
+	createAccount(t, srv, "rm_expired", "IDENTIFIED BY 'old-pw' PASSWORD EXPIRE")
+	orig, err := srv.Exec("SELECT @@GLOBAL.disconnect_on_expired_password")
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = srv.Exec("SET GLOBAL disconnect_on_expired_password = " + strings.TrimSpace(orig)) })
+	for _, mode := range []struct {
+		name   string
+		value  string
+		number uint16
+	}{
+		{"sandbox", "OFF", protocol.ErMustChangePassword},        // let in, every statement refused
+		{"disconnect", "ON", protocol.ErMustChangePasswordLogin}, // refused at login
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			_, err := srv.Exec("SET GLOBAL disconnect_on_expired_password = " + mode.value)
+			require.NoError(t, err)
+			_, err = connectOnce(t, userDSN(t, srv, "tcp", "rm_expired", "old-pw", ""))
+			var ee *protocol.ExpiredPasswordError
+			require.ErrorAs(t, err, &ee)
+			if mode.value == "ON" {
+				assert.Equal(t, "rm_expired", ee.User)
+			}
+			var me *MySQLError
+			require.ErrorAs(t, err, &me)
+			assert.Equal(t, mode.number, me.Number)
+			assert.Contains(t, err.Error(), "expired")
+			assert.NotContains(t, err.Error(), "old-pw")
+		})
+	}
+}
+
+// TestAuthErrorsNeverLeakPassword opens a pool with a wrong password and checks every error path.
+func TestAuthErrorsNeverLeakPassword(t *testing.T) {
+	srv := testserver.Get(t)
+	requirePrivate(t, srv)
+	db, err := sql.Open("rawmysql", userDSN(t, srv, "tcp", "root", "Leaky-Secret-42", ""))
+	require.NoError(t, err)
+	defer db.Close()
+	err = db.Ping()
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "Leaky-Secret-42")
+	assert.False(t, errors.Is(err, context.DeadlineExceeded))
+}

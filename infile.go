@@ -1,0 +1,84 @@
+package rawmysql
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+)
+
+var (
+	infileMu       sync.RWMutex
+	fileRegister   = map[string]bool{}
+	readerRegister = map[string]func() io.Reader{}
+)
+
+// RegisterLocalFile allows LOAD DATA LOCAL INFILE to send the file at filePath (exactly as written in the
+// statement). Without it (or allowAllFiles=true) the file is refused.
+func RegisterLocalFile(filePath string) {
+	infileMu.Lock()
+	fileRegister[strings.Trim(filePath, `"`)] = true
+	infileMu.Unlock()
+}
+
+// DeregisterLocalFile removes a file registered with RegisterLocalFile.
+func DeregisterLocalFile(filePath string) {
+	infileMu.Lock()
+	delete(fileRegister, strings.Trim(filePath, `"`))
+	infileMu.Unlock()
+}
+
+// RegisterReaderHandler registers a data source for LOAD DATA LOCAL INFILE 'Reader::<name>': handler is called
+// for each such statement and its reader is streamed to the server in packets (closed afterwards if it is an
+// io.Closer).
+func RegisterReaderHandler(name string, handler func() io.Reader) {
+	infileMu.Lock()
+	readerRegister[name] = handler
+	infileMu.Unlock()
+}
+
+// DeregisterReaderHandler removes a handler registered with RegisterReaderHandler.
+func DeregisterReaderHandler(name string) {
+	infileMu.Lock()
+	delete(readerRegister, name)
+	infileMu.Unlock()
+}
+
+// errInfileNotInQuery: the server asked for a file the statement did not name.
+var errInfileNotInQuery = errors.New("refused: the statement being run does not name this file (a server may only ask for the file the query names)")
+
+// localInfile answers a LOAD DATA LOCAL INFILE request from the server.
+func (c *conn) localInfile(name string) (io.ReadCloser, error) {
+	if q := c.pc.CurrentQuery(); name == "" || !strings.Contains(q, name) {
+		return nil, errInfileNotInQuery
+	}
+	if rest, ok := strings.CutPrefix(name, "Reader::"); ok {
+		infileMu.RLock()
+		h := readerRegister[rest]
+		infileMu.RUnlock()
+		if h == nil {
+			return nil, fmt.Errorf("refused: no reader registered as %q (RegisterReaderHandler)", rest)
+		}
+		rd := h()
+		if rd == nil {
+			return nil, fmt.Errorf("reader handler %q returned nil", rest)
+		}
+		if rc, ok := rd.(io.ReadCloser); ok {
+			return rc, nil
+		}
+		return io.NopCloser(rd), nil
+	}
+	infileMu.RLock()
+	allowed := fileRegister[name]
+	infileMu.RUnlock()
+	if !allowed && !c.cfg.AllowAllFiles {
+		return nil, fmt.Errorf("refused: file %q is not registered (RegisterLocalFile) and allowAllFiles is off", name)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}

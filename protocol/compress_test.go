@@ -1,0 +1,309 @@
+package protocol
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/rand"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol/protocoltest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// compressedPacket is one parsed compressed packet.
+type compressedPacket struct {
+	seq     uint8
+	ulen    int    // uncompressed length from the header (0: not compressed)
+	payload []byte // the payload after decompression
+}
+
+// parseCompressed splits a byte stream into compressed packets, decompressing with compress/zlib directly
+// (independently of the code under test).
+func parseCompressed(t *testing.T, b []byte) []compressedPacket {
+	t.Helper()
+	var out []compressedPacket
+	for len(b) > 0 {
+		require.GreaterOrEqual(t, len(b), 7, "truncated compressed header")
+		clen := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
+		p := compressedPacket{seq: b[3], ulen: int(b[4]) | int(b[5])<<8 | int(b[6])<<16}
+		require.GreaterOrEqual(t, len(b)-7, clen, "truncated compressed payload")
+		data := b[7 : 7+clen]
+		if p.ulen == 0 {
+			p.payload = append([]byte(nil), data...)
+		} else {
+			zr, err := zlib.NewReader(bytes.NewReader(data))
+			require.NoError(t, err)
+			p.payload, err = io.ReadAll(zr)
+			require.NoError(t, err)
+			require.Len(t, p.payload, p.ulen)
+		}
+		out = append(out, p)
+		b = b[7+clen:]
+	}
+	return out
+}
+
+// buildCompressed makes one compressed packet from payload (zlib-compressed when compress is set).
+func buildCompressed(t *testing.T, seq uint8, payload []byte, compress bool) []byte {
+	t.Helper()
+	data, ulen := payload, 0
+	if compress {
+		var zb bytes.Buffer
+		zw := zlib.NewWriter(&zb)
+		_, err := zw.Write(payload)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		data, ulen = zb.Bytes(), len(payload)
+	}
+	h := []byte{byte(len(data)), byte(len(data) >> 8), byte(len(data) >> 16), seq, byte(ulen), byte(ulen >> 8), byte(ulen >> 16)}
+	return append(h, data...)
+}
+
+func packetBytes(seq uint8, payload []byte) []byte {
+	return append([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}, payload...)
+}
+
+// rwBuffer is an io.ReadWriter over separate input and output buffers.
+type rwBuffer struct {
+	in  *bytes.Reader
+	out bytes.Buffer
+}
+
+func (b *rwBuffer) Read(p []byte) (int, error)  { return b.in.Read(p) }
+func (b *rwBuffer) Write(p []byte) (int, error) { return b.out.Write(p) }
+
+// compressedFramer returns a framer writing to and reading from a compressor over rw.
+func compressedFramer(rw io.ReadWriter) *framer {
+	z := newCompressor(rw, &zlibCodec{})
+	return &framer{rd: z, wr: z, comp: z, maxRead: DefaultMaxReadPacket, maxWrite: 1 << 30}
+}
+
+func TestCompressedWriteFraming(t *testing.T) {
+	rw := &rwBuffer{in: bytes.NewReader(nil)}
+	f := compressedFramer(rw)
+
+	// A small packet travels uncompressed: uncompressed length 0.
+	require.NoError(t, f.writePacket(append(f.startPacket(), byte(ComPing))))
+	raw := rw.out.Bytes()
+	assert.Equal(t, []byte{5, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, byte(ComPing)}, raw,
+		"header: 3-byte length 5, compressed seq 0, uncompressed length 0; then the packet as is")
+
+	// A compressible packet is zlib-compressed and numbered next.
+	rw.out.Reset()
+	query := append([]byte{byte(ComQuery)}, bytes.Repeat([]byte("SELECT 1 UNION ALL "), 40)...)
+	require.NoError(t, f.writePacket(append(f.startPacket(), query...)))
+	pkts := parseCompressed(t, rw.out.Bytes())
+	require.Len(t, pkts, 1)
+	assert.Equal(t, uint8(1), pkts[0].seq)
+	assert.Equal(t, len(query)+4, pkts[0].ulen)
+	assert.Less(t, rw.out.Len(), len(query)/4, "the payload shrank")
+	assert.Equal(t, packetBytes(1, query), pkts[0].payload)
+
+	// A new command restarts both sequences.
+	f.resetSeq()
+	rw.out.Reset()
+	require.NoError(t, f.writePacket(append(f.startPacket(), byte(ComPing))))
+	assert.Equal(t, uint8(0), rw.out.Bytes()[3])
+}
+
+func TestCompressedWriteIncompressible(t *testing.T) {
+	rw := &rwBuffer{in: bytes.NewReader(nil)}
+	f := compressedFramer(rw)
+	noise := make([]byte, 4000)
+	_, _ = rand.Read(noise) // random bytes: zlib cannot shrink them
+	require.NoError(t, f.writePacket(append(f.startPacket(), noise...)))
+	pkts := parseCompressed(t, rw.out.Bytes())
+	require.Len(t, pkts, 1)
+	assert.Equal(t, 0, pkts[0].ulen, "sent as is when compression does not help")
+	assert.Equal(t, packetBytes(0, noise), pkts[0].payload)
+}
+
+func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
+	// 20 MiB: the packet layer splits it into a 16 MiB - 1 frame and a rest, and the compressed layer carries at
+	// most 16 MiB - 1 uncompressed bytes per compressed packet, so frames span compressed packets.
+	payload := make([]byte, 20<<20)
+	for i := range payload {
+		payload[i] = byte(i % 251)
+	}
+	w := &rwBuffer{in: bytes.NewReader(nil)}
+	fw := compressedFramer(w)
+	require.NoError(t, fw.writePacket(append(fw.startPacket(), payload...)))
+	pkts := parseCompressed(t, w.out.Bytes())
+	require.GreaterOrEqual(t, len(pkts), 2)
+	var stream []byte
+	for i, p := range pkts {
+		assert.Equal(t, uint8(i), p.seq)
+		assert.LessOrEqual(t, len(p.payload), MaxPayloadLen)
+		stream = append(stream, p.payload...)
+	}
+	want := append(packetBytes(0, payload[:MaxPayloadLen]), packetBytes(1, payload[MaxPayloadLen:])...)
+	require.True(t, bytes.Equal(want, stream), "the stream inside is the ordinary packet stream")
+
+	// Read it back through another compressed framer.
+	r := &rwBuffer{in: bytes.NewReader(w.out.Bytes())}
+	fr := compressedFramer(r)
+	got, err := fr.readPacket()
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(payload, got))
+}
+
+func TestCompressedReadFraming(t *testing.T) {
+	ok := []byte{0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00}
+	row := bytes.Repeat([]byte("abcdefgh"), 100)
+	stream := packetBytes(1, ok)
+	stream = append(stream, packetBytes(2, row)...)
+	var in []byte
+	// Compressed packet 1: the OK and the first 100 bytes of the row packet, as is; packet 2: the rest, zlib.
+	in = append(in, buildCompressed(t, 1, stream[:len(ok)+4+100], false)...)
+	in = append(in, buildCompressed(t, 2, stream[len(ok)+4+100:], true)...)
+	f := compressedFramer(&rwBuffer{in: bytes.NewReader(in)})
+	f.seq = 1
+	p, err := f.readPacket()
+	require.NoError(t, err)
+	assert.Equal(t, ok, p)
+	p, err = f.readPacket()
+	require.NoError(t, err)
+	assert.Equal(t, row, p)
+	assert.Equal(t, uint8(3), f.comp.seq, "the compressed sequence follows the server")
+}
+
+func TestCompressedReadMalformed(t *testing.T) {
+	inner := packetBytes(0, bytes.Repeat([]byte{'x'}, 200))
+	good := buildCompressed(t, 0, inner, true)
+	lying := append([]byte(nil), good...)
+	lying[4]++ // announce one byte more than the data holds
+	garbage := append(append([]byte(nil), good[:7]...), bytes.Repeat([]byte{0x55}, len(good)-7)...)
+	cases := map[string][]byte{
+		"uncompressed length mismatch": lying,
+		"not zlib":                     garbage,
+		"truncated payload":            good[:len(good)-3],
+		"truncated header":             good[:5],
+		"huge length, no data":         {0xff, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 1, 2, 3},
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := compressedFramer(&rwBuffer{in: bytes.NewReader(in)})
+			_, err := f.readPacket()
+			require.Error(t, err)
+		})
+	}
+}
+
+// TestCompressedConnection runs a connection with compress negotiated against the fake server, which speaks
+// compressed packets by hand after the authentication OK.
+func TestCompressedConnection(t *testing.T) {
+	done := make(chan error, 1)
+	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocoltest.ClientCompress})
+		r := c.ExpectHandshakeResponse()
+		if r == nil {
+			return
+		}
+		if r.Capabilities&protocoltest.ClientCompress == 0 {
+			c.Errorf("client did not ask for compression")
+			return
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")) // last plain packet
+		nc := c.NetConn()
+		for i := 0; i < 2; i++ {
+			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+			hdr := make([]byte, 7)
+			if _, err := io.ReadFull(nc, hdr); err != nil {
+				c.Errorf("read compressed header: %v", err)
+				return
+			}
+			clen := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+			body := make([]byte, clen)
+			if _, err := io.ReadFull(nc, body); err != nil {
+				c.Errorf("read compressed payload: %v", err)
+				return
+			}
+			if hdr[3] != 0 || !bytes.Equal(hdr[4:7], []byte{0, 0, 0}) || !bytes.Equal(body, packetBytes(0, []byte{byte(ComPing)})) {
+				c.Errorf("command %d: unexpected compressed packet % x % x", i, hdr, body)
+				return
+			}
+			okp := protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")
+			if _, err := nc.Write(buildCompressed(t, 1, packetBytes(1, okp), false)); err != nil {
+				c.Errorf("write: %v", err)
+				return
+			}
+		}
+		done <- nil
+	})
+	nc, err := net.Dial("tcp", fake.Addr())
+	require.NoError(t, err)
+	pc, err := Connect(t.Context(), nc, Options{User: "u", AllowNativePasswords: true, Compress: true})
+	require.NoError(t, err)
+	defer pc.Close()
+	assert.True(t, pc.Compressed())
+	assert.True(t, pc.Capabilities().Has(ClientCompress))
+	require.NoError(t, pc.Ping())
+	require.NoError(t, pc.Ping())
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("script did not finish")
+	}
+	assert.Empty(t, fake.Errs())
+}
+
+func TestCompressionNotOfferedStaysPlain(t *testing.T) {
+	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{}) // no CLIENT_COMPRESS
+		r := c.ExpectHandshakeResponse()
+		if r == nil {
+			return
+		}
+		if r.Capabilities&protocoltest.ClientCompress != 0 {
+			c.Errorf("client asked for compression the server did not offer")
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		if cmd, _ := c.ExpectCommand(); cmd == byte(ComPing) {
+			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		}
+	})
+	nc, err := net.Dial("tcp", fake.Addr())
+	require.NoError(t, err)
+	pc, err := Connect(t.Context(), nc, Options{User: "u", AllowNativePasswords: true, Compress: true})
+	require.NoError(t, err)
+	defer pc.Close()
+	assert.False(t, pc.Compressed())
+	require.NoError(t, pc.Ping())
+}
+
+// FuzzCompressedRead feeds arbitrary bytes to the compressed read path: errors are fine, panics and runaway
+// allocations are not.
+func FuzzCompressedRead(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x0e})
+	f.Add([]byte{0xff, 0xff, 0xff, 0, 0xff, 0xff, 0xff})
+	var zb bytes.Buffer
+	zw := zlib.NewWriter(&zb)
+	_, _ = zw.Write(packetBytes(0, bytes.Repeat([]byte("abc"), 50)))
+	_ = zw.Close()
+	f.Add(append([]byte{byte(zb.Len()), 0, 0, 0, 154, 0, 0}, zb.Bytes()...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		fr := compressedFramer(&rwBuffer{in: bytes.NewReader(in)})
+		fr.maxRead = 1 << 20
+		for i := 0; i < 8; i++ {
+			if _, err := fr.readPacket(); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// FuzzParsePublicKey: the server's PEM key is untrusted input.
+func FuzzParsePublicKey(f *testing.F) {
+	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
+	f.Add([]byte("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		k, err := ParsePublicKey(in)
+		if err == nil && k == nil {
+			t.Fatal("nil key without error")
+		}
+	})
+}
