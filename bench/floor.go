@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"time"
 )
 
 // floorClient replays one operation's recorded commands (as rawmysql sent them) to a replay server and drains
@@ -11,8 +12,12 @@ import (
 type floorClient struct {
 	nc   net.Conn
 	op   []*exchange
+	want []int // bytes the replay server answers to each command of op
 	sink []byte
 }
+
+// floorTimeout bounds one operation: a mismatch between what is drained and what arrives fails, never hangs.
+const floorTimeout = 30 * time.Second
 
 func newFloorClient(addr string, rec *recording, op []*exchange) (*floorClient, error) {
 	if len(op) == 0 {
@@ -23,6 +28,17 @@ func newFloorClient(addr string, rec *recording, op []*exchange) (*floorClient, 
 		return nil, err
 	}
 	f := &floorClient{nc: nc, op: op, sink: make([]byte, 64<<10)}
+	for _, e := range op {
+		// The replay server answers with the first answer recorded for the command, which can differ in
+		// length from this capture's (an OK's last insert id grows).
+		resp, ok := rec.answers[string(matchKey(nil, e.cmd))]
+		if !ok {
+			nc.Close()
+			return nil, errors.New("floor: a captured command has no recorded answer")
+		}
+		f.want = append(f.want, len(resp))
+	}
+	_ = nc.SetDeadline(time.Now().Add(floorTimeout))
 	hs := rec.handshake
 	if err := f.drain(len(hs[0])); err != nil {
 		nc.Close()
@@ -59,11 +75,12 @@ func (f *floorClient) drain(n int) error {
 // run performs n operations.
 func (f *floorClient) run(n int) error {
 	for i := 0; i < n; i++ {
-		for _, e := range f.op {
+		_ = f.nc.SetDeadline(time.Now().Add(floorTimeout))
+		for k, e := range f.op {
 			if _, err := f.nc.Write(e.cmd); err != nil {
 				return err
 			}
-			if err := f.drain(len(e.resp)); err != nil {
+			if err := f.drain(f.want[k]); err != nil {
 				return err
 			}
 		}

@@ -8,7 +8,7 @@
 // bytes the real server sent ("replay", the client's own cost). The replay group adds a floor client that
 // drains the same bytes without decoding them (the wire limit) and a null database/sql driver answering from
 // memory (the cost of database/sql itself). Contenders alternate round by round; each figure is the median
-// round.
+// round, and "speed" is the median of the per-round ratios to go-sql-driver on the same server.
 package main
 
 import (
@@ -16,14 +16,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 )
 
 func main() {
 	dsn := flag.String("dsn", "", "server DSN in go-sql-driver grammar (default $"+envDSN+", else a private mariadbd)")
-	rounds := flag.Int("rounds", 5, "rounds per workload; contenders alternate within a round")
+	rounds := flag.Int("rounds", 7, "rounds per workload; contenders alternate within a round")
 	per := flag.Duration("time", 300*time.Millisecond, "approximate duration of one contender's round")
 	run := flag.String("run", "", "only workloads whose name matches this regexp")
 	live := flag.Bool("live", true, "measure against the real server")
@@ -47,6 +49,14 @@ func main() {
 		os.Exit(1)
 	}
 	defer s.close()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() { // stop a private server on ^C too
+		<-sig
+		fmt.Fprintln(os.Stderr, "bench: interrupted")
+		s.close()
+		os.Exit(130)
+	}()
 	var all [][]result
 	for _, g := range s.groups {
 		fmt.Fprintf(os.Stderr, "bench: %s\n", g.w.name)
@@ -55,32 +65,32 @@ func main() {
 	printTable(os.Stdout, s.groups, all)
 }
 
-// printTable writes one line per contender; "vs mysql" compares with go-sql-driver on the same server (speed:
-// its ns/op divided by this one's; allocs: this one's allocs/op divided by its).
+// printTable writes one line per contender. rows/s, ns/op, allocs/op and B/op are the contender's median round.
+// "speed" compares with go-sql-driver on the same server: the median over rounds of mysql's time divided by
+// this contender's time in the same round. "allocs" is this contender's allocs/op divided by mysql's.
 func printTable(w io.Writer, groups []*group, all [][]result) {
-	fmt.Fprintf(w, "%-26s %-8s %-9s %13s %12s %11s %12s %9s %9s\n",
+	fmt.Fprintf(w, "%-24s %-7s %-9s %12s %11s %10s %11s %7s %7s\n",
 		"workload", "server", "driver", "ns/op", "rows/s", "allocs/op", "B/op", "speed", "allocs")
-	fmt.Fprintln(w, strings.Repeat("-", 116))
+	fmt.Fprintln(w, strings.Repeat("-", 106))
 	for gi, g := range groups {
 		res := all[gi]
-		ref := map[string]sample{}
+		ref := map[string]result{}
 		for _, r := range res {
 			if r.c.driver == "mysql" && r.err == nil && r.med.nsPerOp > 0 {
-				ref[r.c.server] = r.med
+				ref[r.c.server] = r
 			}
 		}
 		for _, r := range res {
-			name := g.w.name
-			line := fmt.Sprintf("%-26s %-8s %-9s ", name, r.c.server, r.c.driver)
+			line := fmt.Sprintf("%-24s %-7s %-9s ", g.w.name, r.c.server, r.c.driver)
 			switch {
 			case r.c.skip != "":
-				fmt.Fprintf(w, "%s%13s\n", line, "-")
+				fmt.Fprintf(w, "%s%12s\n", line, "-")
 				continue
 			case r.err != nil:
 				fmt.Fprintf(w, "%serror: %v\n", line, r.err)
 				continue
 			case r.med.nsPerOp == 0:
-				fmt.Fprintf(w, "%s%13s\n", line, "-")
+				fmt.Fprintf(w, "%s%12s\n", line, "-")
 				continue
 			}
 			m := r.med
@@ -94,12 +104,12 @@ func printTable(w io.Writer, groups []*group, all [][]result) {
 			}
 			speed, allocs := "", ""
 			if ref, ok := ref[refServer]; ok && r.c.driver != "mysql" {
-				speed = fmt.Sprintf("%.2fx", ref.nsPerOp/m.nsPerOp)
-				if ref.allocsPerOp > 0 {
-					allocs = fmt.Sprintf("%.2fx", m.allocsPerOp/ref.allocsPerOp)
+				speed = fmt.Sprintf("%.2fx", pairedSpeed(r, ref))
+				if ref.med.allocsPerOp > 0 {
+					allocs = fmt.Sprintf("%.2fx", m.allocsPerOp/ref.med.allocsPerOp)
 				}
 			}
-			fmt.Fprintf(w, "%s%13.0f %12s %11s %12.0f %9s %9s\n", line, m.nsPerOp, rows, fmtAllocs(m.allocsPerOp),
+			fmt.Fprintf(w, "%s%12.0f %11s %10s %11.0f %7s %7s\n", line, m.nsPerOp, rows, fmtAllocs(m.allocsPerOp),
 				m.bytesPerOp, speed, allocs)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -30,9 +31,10 @@ type group struct {
 
 // suite holds every group and what must be closed at the end.
 type suite struct {
-	srv     *server
-	groups  []*group
-	closers []func()
+	srv       *server
+	groups    []*group
+	closers   []func()
+	closeOnce sync.Once
 }
 
 // options select what a suite measures.
@@ -230,10 +232,11 @@ func (s *suite) addReplay(ws []workload, groups map[string]*group, progress func
 }
 
 func (s *suite) close() {
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		s.closers[i]()
-	}
-	s.closers = nil
+	s.closeOnce.Do(func() {
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			s.closers[i]()
+		}
+	})
 }
 
 func redact(dsn string) string {
@@ -287,21 +290,22 @@ func calibrate(run func(int) error, d time.Duration) (int, error) {
 	}
 }
 
-// result is the median of a contender's rounds.
+// result is a contender's rounds and their median.
 type result struct {
-	c   *contender
-	med sample
-	err error
+	c      *contender
+	rounds []sample // by round; nsPerOp 0 where the round failed
+	med    sample
+	err    error
 }
 
 // runGroup measures every contender of g for rounds rounds of about d each, alternating the order round by
-// round, and returns the median round of each.
+// round, and returns each contender's rounds and median round.
 func runGroup(g *group, rounds int, d time.Duration) []result {
 	res := make([]result, len(g.cs))
 	ns := make([]int, len(g.cs))
-	samples := make([][]sample, len(g.cs))
 	for i, c := range g.cs {
 		res[i].c = c
+		res[i].rounds = make([]sample, rounds)
 		if c.run == nil {
 			continue
 		}
@@ -322,11 +326,16 @@ func runGroup(g *group, rounds int, d time.Duration) []result {
 				res[i].err = err
 				continue
 			}
-			samples[i] = append(samples[i], s)
+			res[i].rounds[r] = s
 		}
 	}
 	for i := range res {
-		ss := samples[i]
+		var ss []sample
+		for _, s := range res[i].rounds {
+			if s.nsPerOp > 0 {
+				ss = append(ss, s)
+			}
+		}
 		if len(ss) == 0 {
 			continue
 		}
@@ -334,4 +343,23 @@ func runGroup(g *group, rounds int, d time.Duration) []result {
 		res[i].med = ss[len(ss)/2]
 	}
 	return res
+}
+
+// pairedSpeed is the median over rounds of ref's time divided by r's time in the same round: contenders of
+// a round run back to back, so load that drifts during the run cancels out of each round's ratio.
+func pairedSpeed(r, ref result) float64 {
+	var q []float64
+	for i := range r.rounds {
+		if i < len(ref.rounds) && r.rounds[i].nsPerOp > 0 && ref.rounds[i].nsPerOp > 0 {
+			q = append(q, ref.rounds[i].nsPerOp/r.rounds[i].nsPerOp)
+		}
+	}
+	if len(q) == 0 {
+		return 0
+	}
+	sort.Float64s(q)
+	if len(q)%2 == 0 {
+		return (q[len(q)/2-1] + q[len(q)/2]) / 2
+	}
+	return q[len(q)/2]
 }
