@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // nullDriver is a database/sql driver that answers the workloads' queries from memory with the values rawmysql
@@ -17,8 +18,8 @@ func init() { sql.Register("null", nullDriver{}) }
 
 var nullColumns = []string{"id", "n", "f", "s", "b", "t"}
 
-// nullTable holds bench_rows as driver values; built once.
-var nullTable = func() [][]driver.Value {
+// nullTable holds bench_rows as driver values; built on first use.
+var nullTable = sync.OnceValue(func() [][]driver.Value {
 	rows := make([][]driver.Value, scanRows)
 	for i := range rows {
 		id := int64(i + 1)
@@ -26,7 +27,7 @@ var nullTable = func() [][]driver.Value {
 		rows[i] = []driver.Value{id, n, f, []byte(s), []byte(b), []byte(t)}
 	}
 	return rows
-}()
+})
 
 var nullOne = [][]driver.Value{{int64(1)}}
 
@@ -60,13 +61,13 @@ func (c *nullConn) QueryContext(_ context.Context, q string, args []driver.Named
 	case select1Query:
 		return &nullRows{cols: nullColumns[:1], data: nullOne}, nil
 	case scanQuery:
-		return &nullRows{cols: nullColumns, data: nullTable}, nil
+		return &nullRows{cols: nullColumns, data: nullTable()}, nil
 	case pointQuery:
 		id, _ := args[0].Value.(int64)
 		if id < 1 || id > scanRows {
 			return &nullRows{cols: nullColumns}, nil
 		}
-		return &nullRows{cols: nullColumns, data: nullTable[id-1 : id]}, nil
+		return &nullRows{cols: nullColumns, data: nullTable()[id-1 : id]}, nil
 	case bigQuery:
 		return &nullRows{cols: nullColumns[:1], one: []driver.Value{args[0].Value}}, nil
 	}
