@@ -1,8 +1,19 @@
 # rawmysql developer tasks. `make test` is what CI runs (.ci/run).
 
 # Go modules of this repository, tested in this order; directories without a go.mod are skipped, so modules can be
-# listed before they exist.
-MODULES ?= . bench compat cmd/rawmysql
+# listed before they exist. Each is tested on its own (GOWORK=off): go.work only lets `go run ./cmd/rawmysql` work
+# from the root.
+MODULES ?= . bench compat cmd/rawmysql examples/tracing
+
+# Statements `make run` sends to the embedded server (the sample shop database of cmd/rawmysql).
+DEMO_SQL ?= SELECT VERSION() AS server_version; \
+	SELECT id, name, city, joined FROM customers ORDER BY id; \
+	SELECT c.name AS customer, COUNT(DISTINCT o.id) AS orders, SUM(i.quantity * p.price) AS spent \
+	  FROM customers c JOIN orders o ON o.customer_id = c.id JOIN order_items i ON i.order_id = o.id \
+	  JOIN products p ON p.id = i.product_id GROUP BY c.name ORDER BY spent DESC; \
+	INSERT INTO products VALUES (5, 'Webcam', 59.00, 10); \
+	UPDATE products SET stock = stock - 1 WHERE name = 'Webcam'; \
+	SELECT name, price, stock FROM products WHERE stock < 50 ORDER BY price
 
 # How long each fuzz target runs under `make fuzz`.
 FUZZTIME ?= 10s
@@ -14,16 +25,16 @@ STATICCHECK := $(GOBIN_DIR)/staticcheck
 .DEFAULT_GOAL := test
 .PHONY: run test deps fuzz lint bench
 
-## run: run the example program
+## run: run the rawmysql CLI against its embedded in-memory server (no database needed) with a demo query set
 run:
-	$(GO) run ./examples/basic
+	cd cmd/rawmysql && $(GO) run . -e "$(DEMO_SQL)"
 
 ## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver)
 test: deps
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
 			echo "== $$m: go vet && go test -race"; \
-			(cd "$$m" && $(GO) vet ./... && $(GO) test -race -count=1 ./...); \
+			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -race -count=1 ./...); \
 		fi; \
 	done
 
@@ -51,11 +62,15 @@ fuzz:
 		done; \
 	done
 
-## lint: go vet, staticcheck, and the rule that protocol/ never imports database/sql
+## lint: go vet and staticcheck on every module, and the rule that protocol/ never imports database/sql
 lint:
-	$(GO) vet ./...
 	@[ -x "$(STATICCHECK)" ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
-	"$(STATICCHECK)" ./...
+	@set -e; for m in $(MODULES); do \
+		if [ -f "$$m/go.mod" ]; then \
+			echo "== $$m: go vet && staticcheck"; \
+			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off "$(STATICCHECK)" ./...); \
+		fi; \
+	done
 	@deps=$$($(GO) list -deps ./protocol) || exit 1; \
 	if printf '%s\n' "$$deps" | grep -q '^database/sql'; then \
 		echo "lint: package protocol must not import database/sql:"; \
@@ -66,7 +81,7 @@ lint:
 ## bench: run the comparison benchmark program in bench/
 bench:
 	@if [ -d bench ]; then \
-		cd bench && $(GO) run .; \
+		cd bench && GOWORK=off $(GO) run .; \
 	else \
 		echo "bench/ does not exist yet"; \
 	fi

@@ -20,11 +20,12 @@ type conn struct {
 	box    boxer      // boxes row values for database/sql (see box.go)
 	cache  *stmtCache // nil when stmtCacheSize=0
 	params []protocol.Param
-	ibuf   []byte // interpolation buffer
+	ibuf   []byte  // interpolation buffer
+	tr     tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
 }
 
 func newConn(pc *protocol.Conn, cfg *Config) *conn {
-	c := &conn{pc: pc, cfg: cfg}
+	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer)}
 	if cfg.StmtCacheSize > 0 {
 		c.cache = newStmtCache(cfg.StmtCacheSize)
 	}
@@ -38,7 +39,12 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 // Close closes the connection (sending COM_QUIT when idle).
-func (c *conn) Close() error { return c.pc.Close() }
+func (c *conn) Close() error {
+	if c.cfg.Logger != nil {
+		c.logClose()
+	}
+	return c.pc.Close()
+}
 
 // Begin is the context-less form of BeginTx.
 func (c *conn) Begin() (driver.Tx, error) {
@@ -92,7 +98,9 @@ func (c *conn) finish(ctx context.Context, err error) error {
 		return werr
 	}
 	if err != nil {
-		return mapErr(ctxErr(ctx, err))
+		err = mapErr(ctxErr(ctx, err))
+		c.logErr(err)
+		return err
 	}
 	return nil
 }
@@ -147,6 +155,15 @@ func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
 // ExecContext runs a statement. With arguments it uses the connection's cached prepared statement for the
 // query (one round trip once prepared), or client-side interpolation with interpolateParams=true.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.tr.exec != nil {
+		return c.tracedExec(ctx, query, args, false, func(ctx context.Context) (driver.Result, error) {
+			return c.execContext(ctx, query, args)
+		})
+	}
+	return c.execContext(ctx, query, args)
+}
+
+func (c *conn) execContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if len(args) == 0 {
 		return c.exec(ctx, query)
 	}
@@ -165,6 +182,15 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 // QueryContext runs a query and streams its rows (arguments as in ExecContext).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.tr.query != nil {
+		return c.tracedQuery(ctx, query, args, false, func(ctx context.Context) (driver.Rows, error) {
+			return c.queryContext(ctx, query, args)
+		})
+	}
+	return c.queryContext(ctx, query, args)
+}
+
+func (c *conn) queryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if len(args) == 0 {
 		return c.query(ctx, query)
 	}

@@ -38,9 +38,8 @@ func newConnector(cfg *Config) *Connector { return &Connector{cfg: cfg} }
 // Driver returns the rawmysql Driver.
 func (c *Connector) Driver() driver.Driver { return &Driver{} }
 
-// Connect dials the server, runs the handshake and authentication, and applies the session settings of the
-// Config. Config.Timeout bounds all of it together; ctx may end it earlier.
-func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+// connect does the work of Connect.
+func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	cfg := c.cfg
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -72,9 +71,6 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, &protocol.ExpiredPasswordError{User: cfg.User, Err: se}
 		}
 		return nil, ctxErr(ctx, err)
-	}
-	if cfg.Logger != nil {
-		cfg.Logger.Debug("rawmysql: connected", "addr", cfg.Addr, "server", pc.ServerVersion(), "connection_id", pc.ConnectionID(), "tls", pc.TLS())
 	}
 	return mc, nil
 }
@@ -118,6 +114,7 @@ func (c *Connector) options() (protocol.Options, error) {
 		Compress:                cfg.Compress,
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
+		Trace:                   cfg.PacketTrace,
 	}
 	if cfg.MaxAllowedPacket == 0 {
 		opts.MaxPacketSize = 64 << 20 // until the server's value is read

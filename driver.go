@@ -1,12 +1,22 @@
 // Package rawmysql is a pure-Go MySQL and MariaDB driver for database/sql, written from the wire up.
 //
-// Switch existing code by changing the import and the driver name:
+// Switch existing code from github.com/go-sql-driver/mysql by changing the import and the driver name; the DSN
+// stays the same:
 //
 //	import _ "github.com/rawmysql/rawmysql"
 //
 //	db, err := sql.Open("rawmysql", "user:password@tcp(127.0.0.1:3306)/dbname?parseTime=true")
 //
-// The DSN grammar is the one of github.com/go-sql-driver/mysql; see ParseDSN and Config for the parameters.
+// The DSN grammar and its parameters are those of go-sql-driver/mysql; see ParseDSN and Config. For settings
+// without a DSN form — Config.Logger (log/slog), Config.Tracer (query, exec, prepare and connect tracing in the
+// style of pgx), Config.PacketTrace, Config.DialFunc, a *tls.Config — build a Config and open the database with
+// NewConnector and sql.OpenDB.
+//
+// Queries with arguments run as server-side prepared statements, cached per connection (stmtCacheSize), so a
+// repeated query costs one round trip; interpolateParams=true interpolates them on the client instead. Server
+// errors are *MySQLError values with the error number and SQLSTATE. RegisterTLSConfig, RegisterServerPubKey,
+// RegisterDialContext, RegisterLocalFile and RegisterReaderHandler are the registration functions of
+// go-sql-driver/mysql. The wire protocol itself is in the protocol package.
 package rawmysql
 
 import (

@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { testserver.Main(m) }
+func TestMain(m *testing.M) { testserver.MainWithExamples(m) }
 
 // extraTestParams are DSN parameters every openDB adds after its own: those of the environment variable
 // RAWMYSQL_TEST_PARAMS (e.g. "compress=true" to run the whole suite compressed), then those a test suite sets
@@ -164,10 +164,10 @@ func allTypeCases() []typeCase {
 		{name: "dc", def: "DECIMAL(10,2) NOT NULL", literals: []string{"-99999999.99", "99999999.99", "0"}, want: []any{[]byte("-99999999.99"), []byte("99999999.99"), []byte("0.00")}, dbType: "DECIMAL", scanType: "", length: -1, prec: [2]int64{10, 2}, hasPrec: true},
 		{name: "dcu", def: "DECIMAL(30,0) UNSIGNED", literals: []string{"0", "999999999999999999999999999999", "NULL"}, want: []any{[]byte("0"), []byte("999999999999999999999999999999"), nil}, dbType: "DECIMAL", scanType: sql.NullString{}, nullable: true, length: -1, prec: [2]int64{30, 0}, hasPrec: true},
 		{name: "dt", def: "DATE", literals: []string{"'1000-01-01'", "'9999-12-31'", "'0000-00-00'"}, want: []any{ts("1000-01-01 00:00:00"), ts("9999-12-31 00:00:00"), time.Time{}}, dbType: "DATE", scanType: sql.NullTime{}, nullable: true, length: -1},
-		{name: "dtm", def: "DATETIME(6) NOT NULL", literals: []string{"'1000-01-01 00:00:00.000000'", "'9999-12-31 23:59:59.999999'", "'2024-02-29 12:34:56.5'"}, want: []any{ts("1000-01-01 00:00:00"), ts("9999-12-31 23:59:59.999999"), ts("2024-02-29 12:34:56.5")}, dbType: "DATETIME", scanType: time.Time{}, length: -1, prec: [2]int64{0, 6}, hasPrec: true},
+		{name: "dtm", def: "DATETIME(6) NOT NULL", literals: []string{"'1000-01-01 00:00:00.000000'", "'9999-12-31 23:59:59.999999'", "'2024-02-29 12:34:56.5'"}, want: []any{ts("1000-01-01 00:00:00"), ts("9999-12-31 23:59:59.999999"), ts("2024-02-29 12:34:56.5")}, dbType: "DATETIME", scanType: time.Time{}, length: -1, prec: [2]int64{6, 6}, hasPrec: true},
 		{name: "dtz", def: "DATETIME NOT NULL", literals: []string{"'0000-00-00 00:00:00'", "'2001-02-03 04:05:06'", "'1970-01-01 00:00:00'"}, want: []any{time.Time{}, ts("2001-02-03 04:05:06"), ts("1970-01-01 00:00:00")}, dbType: "DATETIME", scanType: time.Time{}, length: -1, prec: [2]int64{0, 0}, hasPrec: true},
-		{name: "tsp", def: "TIMESTAMP(3) NULL", literals: []string{"'1970-01-01 00:00:01.000'", "'2038-01-19 03:14:07.999'", "NULL"}, want: []any{ts("1970-01-01 00:00:01"), ts("2038-01-19 03:14:07.999"), nil}, dbType: "TIMESTAMP", scanType: sql.NullTime{}, nullable: true, length: -1, prec: [2]int64{0, 3}, hasPrec: true},
-		{name: "tm", def: "TIME(6) NOT NULL", literals: []string{"'-838:59:59.000000'", "'838:59:59.000000'", "'-00:00:01.5'"}, want: []any{[]byte("-838:59:59.000000"), []byte("838:59:59.000000"), []byte("-00:00:01.500000")}, dbType: "TIME", scanType: "", length: -1, prec: [2]int64{0, 6}, hasPrec: true},
+		{name: "tsp", def: "TIMESTAMP(3) NULL", literals: []string{"'1970-01-01 00:00:01.000'", "'2038-01-19 03:14:07.999'", "NULL"}, want: []any{ts("1970-01-01 00:00:01"), ts("2038-01-19 03:14:07.999"), nil}, dbType: "TIMESTAMP", scanType: sql.NullTime{}, nullable: true, length: -1, prec: [2]int64{3, 3}, hasPrec: true},
+		{name: "tm", def: "TIME(6) NOT NULL", literals: []string{"'-838:59:59.000000'", "'838:59:59.000000'", "'-00:00:01.5'"}, want: []any{[]byte("-838:59:59.000000"), []byte("838:59:59.000000"), []byte("-00:00:01.500000")}, dbType: "TIME", scanType: "", length: -1, prec: [2]int64{6, 6}, hasPrec: true},
 		{name: "yr", def: "YEAR NOT NULL", literals: []string{"1901", "2155", "0"}, want: []any{int64(1901), int64(2155), int64(0)}, dbType: "YEAR", scanType: uint16(0), length: -1},
 		{name: "ch", def: "CHAR(4) CHARACTER SET utf8mb4 NOT NULL", literals: []string{"''", "'😀ab'", "'abcd'"}, want: []any{[]byte(""), []byte("😀ab"), []byte("abcd")}, dbType: "CHAR", scanType: "", length: 4},
 		{name: "vc", def: "VARCHAR(300) CHARACTER SET utf8mb4", literals: []string{"'héllo wörld'", "'𝄞 music'", "NULL"}, want: []any{[]byte("héllo wörld"), []byte("𝄞 music"), nil}, dbType: "VARCHAR", scanType: sql.NullString{}, nullable: true, length: 300},

@@ -57,8 +57,17 @@ type Config struct {
 	WriteTimeout time.Duration // I/O write timeout
 	TimeTruncate time.Duration // truncate time.Time arguments to this precision (0: no truncation)
 
-	// Logger receives connection lifecycle events and protocol errors; nil logs nothing.
+	// Logger receives connection lifecycle events (Debug: connected, closed), failed connects, protocol errors
+	// and broken connections that database/sql will retry elsewhere (Warn); nil logs nothing. Passwords are
+	// never logged. No DSN form.
 	Logger *slog.Logger
+	// Tracer observes queries, execs, prepares and connects (see Tracer); nil traces nothing. No DSN form.
+	Tracer Tracer
+	// PacketTrace, when set, is called for every packet read ('<') or written ('>') with its sequence id and
+	// payload (valid only during the call), on the goroutine using the connection. Payloads are passed as they
+	// are, authentication data included: a tracer that prints them must mask it (cmd/rawmysql -trace does).
+	// No DSN form.
+	PacketTrace func(dir byte, seq uint8, payload []byte)
 	// DialFunc, when set, dials the server instead of net.Dialer (takes precedence over RegisterDialContext).
 	DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
@@ -129,8 +138,8 @@ func NewConfig() *Config {
 	}
 }
 
-// Clone returns a deep copy of c: Params is copied and TLS is cloned with (*tls.Config).Clone. Loc, Logger and
-// DialFunc are shared. Clone of nil is nil.
+// Clone returns a deep copy of c: Params is copied and TLS is cloned with (*tls.Config).Clone. Loc, Logger,
+// Tracer, PacketTrace and DialFunc are shared. Clone of nil is nil.
 func (c *Config) Clone() *Config {
 	if c == nil {
 		return nil
@@ -500,8 +509,8 @@ func intParam(field func(*Config) *int, def, max int) dsnParam {
 // FormatDSN returns a DSN for c that ParseDSN turns back into an equal Config. Parameters equal to the NewConfig
 // defaults are left out and the others are written in sorted order; the database name is escaped with
 // url.PathEscape and parameter values with url.QueryEscape. User and password are written as they are, and so are
-// Net and Addr ("tcp" when Net is empty). TLS, Logger and DialFunc have no DSN form: only TLSConfig and the
-// tls-ca/tls-cert/tls-key paths are written. The result contains the password: do not log it.
+// Net and Addr ("tcp" when Net is empty). TLS, Logger, Tracer, PacketTrace and DialFunc have no DSN form: only
+// TLSConfig and the tls-ca/tls-cert/tls-key paths are written. The result contains the password: do not log it.
 func (c *Config) FormatDSN() string {
 	var b strings.Builder
 	if c.User != "" || c.Passwd != "" {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -24,7 +25,7 @@ import (
 )
 
 // assertConfigEqual compares two Configs field by field. Loc is compared by name, TLS by the fields this package
-// sets, the server key by value, Logger and DialFunc by presence.
+// sets, the server key by value, Logger by identity, DialFunc and PacketTrace by presence.
 func assertConfigEqual(t testing.TB, want, got *Config) {
 	t.Helper()
 	require.NotNil(t, want)
@@ -61,6 +62,10 @@ func assertConfigEqual(t testing.TB, want, got *Config) {
 	w.DialFunc, g.DialFunc = nil, nil
 	assert.Same(t, w.Logger, g.Logger, "Logger")
 	w.Logger, g.Logger = nil, nil
+	assert.Equal(t, w.PacketTrace == nil, g.PacketTrace == nil, "PacketTrace presence")
+	w.PacketTrace, g.PacketTrace = nil, nil
+	assert.Equal(t, w.Tracer, g.Tracer, "Tracer")
+	w.Tracer, g.Tracer = nil, nil
 
 	assert.Equal(t, w, g)
 }
@@ -570,6 +575,35 @@ func TestConfigClone(t *testing.T) {
 	empty := &Config{Params: map[string]string{}}
 	assert.NotNil(t, empty.Clone().Params, "an empty non-nil map stays non-nil")
 	assert.Nil(t, (&Config{}).Clone().Params)
+}
+
+// nopTracer is a Tracer implementing no sub-interface, comparable with ==.
+type nopTracer struct{ name string }
+
+// Tracer, PacketTrace and Logger have no DSN form: FormatDSN leaves them out, Clone shares them.
+func TestConfigTracerNoDSNForm(t *testing.T) {
+	cfg, err := ParseDSN("u:p@tcp(db:3306)/shop?parseTime=true")
+	require.NoError(t, err)
+	want := cfg.FormatDSN()
+	tr := &nopTracer{"t"}
+	var traced int
+	cfg.Tracer = tr
+	cfg.PacketTrace = func(byte, uint8, []byte) { traced++ }
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	assert.Equal(t, want, cfg.FormatDSN(), "FormatDSN writes no tracer or logger")
+
+	cp := cfg.Clone()
+	assert.Same(t, tr, cp.Tracer.(*nopTracer))
+	assert.Same(t, cfg.Logger, cp.Logger)
+	require.NotNil(t, cp.PacketTrace)
+	cp.PacketTrace('>', 0, nil)
+	assert.Equal(t, 1, traced, "the clone calls the same PacketTrace")
+
+	back, err := ParseDSN(cfg.FormatDSN())
+	require.NoError(t, err)
+	assert.Nil(t, back.Tracer)
+	assert.Nil(t, back.PacketTrace)
+	assert.Nil(t, NewConfig().Tracer)
 }
 
 func TestNormalizeDefaults(t *testing.T) {

@@ -230,7 +230,8 @@ func precisionScale(c *protocol.Column) (int64, int64, bool) {
 	case protocol.TypeDateTime, protocol.TypeDateTime2, protocol.TypeTimestamp, protocol.TypeTimestamp2,
 		protocol.TypeTime, protocol.TypeTime2:
 		if c.Decimals <= 6 {
-			return 0, int64(c.Decimals), true
+			// Precision and scale are both the fractional-second digits, as go-sql-driver/mysql reports them.
+			return int64(c.Decimals), int64(c.Decimals), true
 		}
 	}
 	return 0, 0, false

@@ -24,6 +24,8 @@ type rows struct {
 	done  bool
 	// closeStmt is a statement prepared outside the cache for this result; closed with the rows.
 	closeStmt *cachedStmt
+	// trace ends a query traced by a QueryTracer when the rows are closed (nil when not traced).
+	trace *queryTrace
 }
 
 func (c *conn) newRows(ctx context.Context, res *protocol.Result) *rows {
@@ -81,6 +83,9 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		return r.fail(err)
 	}
+	if r.trace != nil {
+		r.trace.rows++
+	}
 	cols := r.res.Columns
 	if r.res.Binary {
 		if err := protocol.DecodeBinaryRow(p, cols, r.bvals); err != nil {
@@ -116,7 +121,11 @@ func (r *rows) Next(dest []driver.Value) error {
 
 // fail reports a stream error with the context's error preferred.
 func (r *rows) fail(err error) error {
-	return mapErr(ctxErr(r.ctx, err))
+	err = mapErr(ctxErr(r.ctx, err))
+	if r.trace != nil && r.trace.err == nil {
+		r.trace.err = err
+	}
+	return err
 }
 
 // Close drains what is left and releases the connection for its next command.
@@ -133,6 +142,10 @@ func (r *rows) Close() error {
 	}
 	ferr := r.c.finish(r.ctx, err)
 	r.ctx = nil
+	if r.trace != nil {
+		r.trace.end(ferr)
+		r.trace = nil
+	}
 	return ferr
 }
 
@@ -174,7 +187,7 @@ func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) {
 }
 
 // ColumnTypePrecisionScale returns precision and scale of DECIMAL columns (and the fractional seconds of
-// time columns as scale).
+// time columns as both precision and scale, as go-sql-driver/mysql does).
 func (r *rows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
 	return precisionScale(&r.res.Columns[i])
 }

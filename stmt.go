@@ -33,6 +33,13 @@ var (
 
 // PrepareContext prepares query on the server (or reuses the connection's cached statement for it).
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.tr.prepare != nil {
+		return c.tracedPrepare(ctx, query)
+	}
+	return c.prepareContext(ctx, query)
+}
+
+func (c *conn) prepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	if err := c.pc.Watch(ctx); err != nil {
 		return nil, err
 	}
@@ -133,6 +140,11 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	if s.closed {
 		return nil, errors.New("rawmysql: statement is closed")
 	}
+	if s.c.tr.exec != nil {
+		return s.c.tracedExec(ctx, s.query, args, true, func(ctx context.Context) (driver.Result, error) {
+			return s.c.execPrepared(ctx, s.cs, args)
+		})
+	}
 	return s.c.execPrepared(ctx, s.cs, args)
 }
 
@@ -140,6 +152,11 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if s.closed {
 		return nil, errors.New("rawmysql: statement is closed")
+	}
+	if s.c.tr.query != nil {
+		return s.c.tracedQuery(ctx, s.query, args, true, func(ctx context.Context) (driver.Rows, error) {
+			return s.c.queryPrepared(ctx, s.cs, args)
+		})
 	}
 	return s.c.queryPrepared(ctx, s.cs, args)
 }

@@ -76,6 +76,7 @@ type UnsupportedPluginError struct {
 	Reason string // why it cannot be used; empty when it is simply unknown
 }
 
+// Error names the plugin.
 func (e *UnsupportedPluginError) Error() string {
 	if e.Reason != "" {
 		return fmt.Sprintf("rawmysql: authentication plugin %q refused: %s", e.Plugin, e.Reason)
@@ -138,6 +139,7 @@ type ExpiredPasswordError struct {
 	Err  *ServerError
 }
 
+// Error says whose password expired and how to set a new one.
 func (e *ExpiredPasswordError) Error() string {
 	who := "the account"
 	if e.User != "" {

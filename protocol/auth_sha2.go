@@ -42,6 +42,7 @@ type AuthError struct {
 	Msg    string // the cause and what to do about it
 }
 
+// Error names the plugin and the cause.
 func (e *AuthError) Error() string {
 	return "rawmysql: authentication with " + e.Plugin + " failed: " + e.Msg
 }

@@ -67,6 +67,7 @@ const (
 	StateClosed              // closed by the client
 )
 
+// String returns the state's name ("idle", "busy", "broken", "closed").
 func (s State) String() string {
 	switch s {
 	case StateIdle:
@@ -348,6 +349,7 @@ var compressionHook func(c *Conn) error
 // TLSUnavailableError is returned when TLS is required but the server does not offer it.
 type TLSUnavailableError struct{ Server string }
 
+// Error says TLS was required and names the server.
 func (e *TLSUnavailableError) Error() string {
 	return "rawmysql: TLS is required (tls=" + "true/custom) but server " + strconv.Quote(e.Server) + " does not support it; refusing to continue in plaintext"
 }

@@ -28,6 +28,7 @@ type ProtocolError struct {
 	Msg    string // what was wrong
 }
 
+// Error names the packet and what was wrong with it.
 func (e *ProtocolError) Error() string {
 	if e.Packet == "" {
 		return "rawmysql: protocol error: " + e.Msg
@@ -44,6 +45,7 @@ type IOError struct {
 	Err     error  // the underlying error
 }
 
+// Error names the operation and the cause.
 func (e *IOError) Error() string { return "rawmysql: " + e.Op + " failed: " + e.Err.Error() }
 
 // Unwrap returns the underlying network error.

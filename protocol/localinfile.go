@@ -14,6 +14,7 @@ type LocalInfileError struct {
 	clean bool
 }
 
+// Error names the file and the cause.
 func (e *LocalInfileError) Error() string {
 	return fmt.Sprintf("rawmysql: LOAD DATA LOCAL INFILE %q: %v", e.Name, e.Err)
 }

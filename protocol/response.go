@@ -24,11 +24,16 @@ func (p *OKPacket) Decode(src []byte) error {
 	if err := r.err(); err != nil {
 		return err
 	}
-	// Without CLIENT_SESSION_TRACK (which we never request) the info is the rest of the packet.
+	// Without CLIENT_SESSION_TRACK (which we never request) the protocol pages call the info "string<EOF>", but
+	// MySQL and MariaDB write it length-encoded (net_store_data). go-mysql-server writes a length that is too
+	// short, so a length up to the rest of the packet is skipped and the whole rest taken; a rest that does not
+	// start with such a length is taken as written.
+	p.Info = ""
 	if rest := r.rest(); len(rest) > 0 {
 		p.Info = string(rest)
-	} else {
-		p.Info = ""
+		if n, null, k := ReadLenEncInt(rest); k > 0 && !null && n > 0 && uint64(len(rest)-k) >= n {
+			p.Info = string(rest[k:])
+		}
 	}
 	return nil
 }
@@ -40,7 +45,10 @@ func (p *OKPacket) AppendTo(dst []byte) []byte {
 	dst = AppendLenEncInt(dst, p.LastInsertID)
 	dst = AppendUint16(dst, uint16(p.Status))
 	dst = AppendUint16(dst, p.Warnings)
-	return append(dst, p.Info...)
+	if p.Info == "" {
+		return dst
+	}
+	return AppendLenEncString(dst, p.Info)
 }
 
 // EOFPacket ends column definitions or rows when CLIENT_DEPRECATE_EOF is not in use (header 0xFE, < 9 bytes).

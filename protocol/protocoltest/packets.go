@@ -24,15 +24,18 @@ func LenEncString(b []byte) []byte {
 
 // OK returns an OK_Packet payload (0x00 header) for a client with
 // CLIENT_PROTOCOL_41 and without CLIENT_SESSION_TRACK: lenenc affected rows,
-// lenenc last insert id, 2 bytes status, 2 bytes warnings, then info as the
-// rest of the packet.
+// lenenc last insert id, 2 bytes status, 2 bytes warnings, then info (when not
+// empty) as a lenenc string, as MySQL and MariaDB write it.
 func OK(affected, lastInsertID uint64, status, warnings uint16, info string) []byte {
 	b := []byte{0x00}
 	b = append(b, LenEncInt(affected)...)
 	b = append(b, LenEncInt(lastInsertID)...)
 	b = binary.LittleEndian.AppendUint16(b, status)
 	b = binary.LittleEndian.AppendUint16(b, warnings)
-	return append(b, info...)
+	if info == "" {
+		return b
+	}
+	return append(b, LenEncString([]byte(info))...)
 }
 
 // OKDeprecateEOF returns the OK_Packet with a 0xFE header that ends a result

@@ -43,7 +43,7 @@ func TestLenEncInt(t *testing.T) {
 
 func TestReplyBuilders(t *testing.T) {
 	// OK: header, affected 1, last id 5, status 0x0002, warnings 3, info.
-	assert.Equal(t, append(unhex(t, "0001050200"+"0300"), "info"...), OK(1, 5, 2, 3, "info"))
+	assert.Equal(t, append(unhex(t, "0001050200"+"0300"+"04"), "info"...), OK(1, 5, 2, 3, "info"))
 	// Affected rows 300 takes the 0xfc form.
 	assert.Equal(t, unhex(t, "00fc2c0100"+"0000"+"0000"), OK(300, 0, 0, 0, ""))
 	// OK with 0xFE header: 0 affected, 0 last id, status 0x0022, warnings 1.
