@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"io"
 
@@ -22,6 +21,8 @@ type conn struct {
 	params []protocol.Param
 	ibuf   []byte  // interpolation buffer
 	tr     tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
+	// connector opened this connection; used for the side connection of KILL QUERY (cancel.go).
+	connector *Connector
 }
 
 func newConn(pc *protocol.Conn, cfg *Config) *conn {
@@ -98,7 +99,11 @@ func (c *conn) finish(ctx context.Context, err error) error {
 		return werr
 	}
 	if err != nil {
-		err = mapErr(ctxErr(ctx, err))
+		if c.cfg.RejectReadOnly && isReadOnlyError(err) {
+			err = c.rejectReadOnly(err)
+		} else {
+			err = mapErr(ctxErr(ctx, err))
+		}
 		c.logErr(err)
 		return err
 	}
@@ -249,6 +254,24 @@ func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {
 	if err != nil {
 		return nil, c.finish(ctx, err)
 	}
+	r, err := c.startRows(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// startRows hands a result to database/sql, unless the context ended while its header was read (e.g. a
+// killed SELECT SLEEP that still returns its row): then the result is drained and the context's error
+// returned.
+func (c *conn) startRows(ctx context.Context, res *protocol.Result) (*rows, error) {
+	if ctx.Err() != nil {
+		err := res.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, c.finish(ctx, err)
+	}
 	return c.newRows(ctx, res), nil
 }
 
@@ -263,32 +286,6 @@ func (c *conn) checkPlaceholders(query string, args []driver.NamedValue) error {
 func (c *conn) noBackslashEscapes() bool {
 	return c.pc.Status()&protocol.StatusNoBackslashEscapes != 0
 }
-
-// ResetSession is called by database/sql before a connection is reused.
-func (c *conn) ResetSession(ctx context.Context) error {
-	if c.pc.State() != protocol.StateIdle {
-		return driver.ErrBadConn
-	}
-	if c.cfg.ResetSession {
-		if err := c.pc.Watch(ctx); err != nil {
-			return err
-		}
-		err := c.pc.ResetConnection()
-		if err = c.finish(ctx, err); err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return err
-			}
-			return fmt.Errorf("%w: reset: %w", driver.ErrBadConn, err)
-		}
-		if err := c.setupSession(ctx); err != nil {
-			return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
-		}
-	}
-	return nil
-}
-
-// IsValid reports whether the connection can be reused.
-func (c *conn) IsValid() bool { return c.pc.State() == protocol.StateIdle }
 
 // result is a driver.Result.
 type result struct {

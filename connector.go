@@ -63,6 +63,7 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 		return nil, ctxErr(ctx, err)
 	}
 	mc := newConn(pc, cfg)
+	mc.enableKillOnCancel(c)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
 		var se *MySQLError

@@ -13,13 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/leakcheck"
 	"github.com/rawmysql/rawmysql/internal/testserver"
 	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) { testserver.MainWithExamples(m) }
+// TestMain stops the test servers and then checks that no goroutine is left running (connections, context
+// watchers, KILL QUERY side connections, fake servers and proxies all end).
+func TestMain(m *testing.M) { testserver.MainWithExamples(m, leakcheck.Check) }
 
 // extraTestParams are DSN parameters every openDB adds after its own: those of the environment variable
 // RAWMYSQL_TEST_PARAMS (e.g. "compress=true" to run the whole suite compressed), then those a test suite sets

@@ -264,7 +264,11 @@ func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.
 	if err != nil {
 		return nil, c.finish(ctx, err)
 	}
-	return c.newRows(ctx, res), nil
+	r, err := c.startRows(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // argCountError reports a wrong number of arguments before anything is sent.

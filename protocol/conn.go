@@ -102,9 +102,17 @@ type Conn struct {
 	watchMu   sync.Mutex
 	stopWatch func() bool
 	watchCtx  context.Context
+	keepAfter bool // the interrupt left the stream intact (KILL sent, or nothing was in flight)
+
 	// OnInterrupt, if set, is called (from the cancelling goroutine) when a watched context is done while a
-	// command is in progress, before the socket deadline is forced. Used for KILL QUERY.
-	OnInterrupt func()
+	// command's reply is awaited (state busy). It should ask the server to stop the command (KILL QUERY
+	// through another connection) within budget and report whether that succeeded. When it did, the
+	// connection keeps reading the server's answer for InterruptGrace more; if the reply ends cleanly
+	// within that time the connection stays usable. Otherwise (or when OnInterrupt is nil or fails) the
+	// socket deadline is forced into the past and the connection is discarded.
+	OnInterrupt func(budget time.Duration) bool
+	// InterruptGrace bounds the wait for the reply of a command stopped by OnInterrupt (0: DefaultInterruptGrace).
+	InterruptGrace time.Duration
 
 	// LocalInfile answers a LOAD DATA LOCAL INFILE request for name; nil refuses every request.
 	LocalInfile func(name string) (io.ReadCloser, error)
@@ -120,6 +128,7 @@ func (c *Conn) CurrentQuery() string { return c.query }
 // whole phase with ctx (deadline and cancellation).
 func Connect(ctx context.Context, nc net.Conn, opts Options) (*Conn, error) {
 	c := &Conn{nc: nc, opts: opts}
+	c.state.Store(int32(StateBusy)) // until authentication is done
 	c.initFramer()
 	if err := c.Watch(ctx); err != nil {
 		nc.Close()
@@ -378,6 +387,10 @@ func (c *Conn) State() State { return State(c.state.Load()) }
 // NetConn is the underlying connection (the TLS connection after an upgrade).
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
+// Buffered is the number of bytes read from the socket but not consumed yet. On an idle connection it is 0
+// unless the server sent something unrequested.
+func (c *Conn) Buffered() int { return c.f.w - c.f.r }
+
 // BytesIn and BytesOut count the bytes read and written so far.
 func (c *Conn) BytesIn() int64 { return c.f.bytesIn }
 
@@ -410,7 +423,8 @@ func (c *Conn) Close() error {
 	return c.nc.Close()
 }
 
-// beginCommand checks the state and starts a new sequence.
+// beginCommand checks the state and starts a new sequence. The connection is busy until the command's
+// exchange ends (idle), so a cancel can tell whether a reply is awaited.
 func (c *Conn) beginCommand() error {
 	switch State(c.state.Load()) {
 	case StateIdle:
@@ -423,24 +437,32 @@ func (c *Conn) beginCommand() error {
 	c.f.cmdWritten = false
 	c.query = ""
 	c.f.shrink()
+	c.state.Store(int32(StateBusy))
 	return nil
 }
 
-// check marks the connection broken on any error that leaves the stream in an unknown position.
+// idle ends a command exchange: busy → idle (a broken or closed connection stays so).
+func (c *Conn) idle() { c.state.CompareAndSwap(int32(StateBusy), int32(StateIdle)) }
+
+// check marks the connection broken on any error that leaves the stream in an unknown position; errors that
+// end the exchange cleanly (a server error, a refused packet that was never written) leave it idle.
 func (c *Conn) check(err error) error {
 	if err == nil {
 		return nil
 	}
 	var se *ServerError
 	if errors.As(err, &se) {
+		c.idle()
 		return err
 	}
 	var tl *packetTooLargeError
 	if errors.As(err, &tl) && !c.f.cmdWritten {
+		c.idle()
 		return err
 	}
 	var le *LocalInfileError
 	if errors.As(err, &le) && le.clean {
+		c.idle()
 		return err
 	}
 	c.fail()
@@ -483,6 +505,7 @@ func (c *Conn) readOK() (OKPacket, error) {
 			return ok, c.check(err)
 		}
 		c.status = ok.Status
+		c.idle()
 		return ok, nil
 	case 0xff:
 		return ok, c.check(DecodeError(p))
@@ -543,6 +566,13 @@ func (c *Conn) Query(query string) (*Result, error) {
 	return &c.res, nil
 }
 
+// DefaultInterruptGrace is how long a connection waits for the server's answer to a command stopped by
+// OnInterrupt (KILL QUERY) before it gives up and discards the connection.
+const DefaultInterruptGrace = 2 * time.Second
+
+// interruptBudget bounds OnInterrupt (dialing the side connection and running KILL QUERY).
+const interruptBudget = 5 * time.Second
+
 // Watch arranges for ctx's cancellation or deadline to interrupt blocking I/O on the connection until
 // Unwatch. An already-done context returns its error and nothing is sent.
 func (c *Conn) Watch(ctx context.Context) error {
@@ -554,22 +584,52 @@ func (c *Conn) Watch(ctx context.Context) error {
 	}
 	c.watchMu.Lock()
 	c.watchCtx = ctx
+	c.keepAfter = false
 	c.watchMu.Unlock()
 	c.stopWatch = context.AfterFunc(ctx, c.interrupt)
 	return nil
 }
 
+// interrupt runs on the cancelling goroutine. It holds watchMu throughout, so Unwatch (and with it the next
+// command) waits until a KILL QUERY sent for this command is done and cannot hit a later one.
 func (c *Conn) interrupt() {
 	c.watchMu.Lock()
 	defer c.watchMu.Unlock()
 	if c.watchCtx == nil {
 		return
 	}
-	if c.OnInterrupt != nil && c.State() == StateBusy {
-		c.OnInterrupt()
+	switch c.State() {
+	case StateIdle:
+		// No reply is awaited (e.g. all rows were read and the Rows are not closed yet): nothing is cut, but
+		// a command started under this watch fails at once.
+		c.keepAfter = true
+		c.f.interruptAt.Store(aLongTimeAgo.UnixNano())
+		c.f.interrupted.Store(true)
+		_ = c.nc.SetDeadline(aLongTimeAgo)
+		return
+	case StateBusy:
+		if c.OnInterrupt != nil && c.f.cmdWritten {
+			// Keep reading while the kill is under way, bounded by its budget plus the grace.
+			grace := c.InterruptGrace
+			if grace <= 0 {
+				grace = DefaultInterruptGrace
+			}
+			c.setInterruptDeadline(time.Now().Add(interruptBudget + grace))
+			if c.OnInterrupt(interruptBudget) {
+				c.keepAfter = true
+				c.setInterruptDeadline(time.Now().Add(grace))
+				return
+			}
+		}
 	}
+	c.keepAfter = false
+	c.setInterruptDeadline(aLongTimeAgo)
+}
+
+func (c *Conn) setInterruptDeadline(t time.Time) {
+	c.f.interruptAt.Store(t.UnixNano())
 	c.f.interrupted.Store(true)
-	_ = c.nc.SetDeadline(aLongTimeAgo)
+	_ = c.nc.SetDeadline(t)
 }
 
 func (c *Conn) interruptErr() error {
@@ -581,8 +641,10 @@ func (c *Conn) interruptErr() error {
 	return c.watchCtx.Err()
 }
 
-// Unwatch stops watching the context given to Watch. If the context interrupted the connection, the
-// connection is marked broken and the context's error is returned.
+// Unwatch stops watching the context given to Watch, waiting for a cancellation in progress (and its KILL
+// QUERY) to finish. If the context interrupted the connection, its error is returned; the connection stays
+// usable only when the interrupt left the stream intact and the command's exchange has ended (idle state),
+// otherwise it is marked broken.
 func (c *Conn) Unwatch() error {
 	if c.stopWatch == nil {
 		return nil
@@ -592,12 +654,17 @@ func (c *Conn) Unwatch() error {
 	c.watchMu.Lock()
 	ctx := c.watchCtx
 	c.watchCtx = nil
+	keep := c.keepAfter
+	c.keepAfter = false
 	c.watchMu.Unlock()
 	if stopped || !c.f.interrupted.Load() {
 		return nil
 	}
-	// The interrupt ran: the socket deadline is in the past and a command may be half done.
 	c.f.interrupted.Store(false)
+	c.f.interruptAt.Store(0)
+	if keep && c.State() == StateIdle && c.nc.SetDeadline(time.Time{}) == nil {
+		return ctx.Err()
+	}
 	c.fail()
 	return ctx.Err()
 }

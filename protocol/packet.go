@@ -52,6 +52,7 @@ type framer struct {
 
 	// interrupted is set by a context watcher; every deadline change re-checks it so a cancel is never lost.
 	interrupted atomic.Bool
+	interruptAt atomic.Int64 // with interrupted: the deadline (UnixNano) no I/O may pass
 	interruptFn func() error // returns the error reported for an interrupted read/write (the context's)
 
 	cmdWritten bool // some byte of the current command reached the socket
@@ -67,15 +68,19 @@ type framer struct {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
+// setReadDeadline applies readTimeout to the next read; the interrupt deadline, when set, is re-checked
+// after the change so that a concurrent cancel is never overwritten.
 func (f *framer) setReadDeadline() {
 	if f.nc == nil {
 		return
 	}
+	var d time.Time
 	if f.readTimeout > 0 {
-		_ = f.nc.SetReadDeadline(time.Now().Add(f.readTimeout))
+		d = time.Now().Add(f.readTimeout)
+		_ = f.nc.SetReadDeadline(d)
 	}
 	if f.interrupted.Load() {
-		_ = f.nc.SetReadDeadline(aLongTimeAgo)
+		_ = f.nc.SetReadDeadline(f.capDeadline(d))
 	}
 }
 
@@ -83,12 +88,27 @@ func (f *framer) setWriteDeadline() {
 	if f.nc == nil {
 		return
 	}
+	var d time.Time
 	if f.writeTimeout > 0 {
-		_ = f.nc.SetWriteDeadline(time.Now().Add(f.writeTimeout))
+		d = time.Now().Add(f.writeTimeout)
+		_ = f.nc.SetWriteDeadline(d)
 	}
 	if f.interrupted.Load() {
-		_ = f.nc.SetWriteDeadline(aLongTimeAgo)
+		_ = f.nc.SetWriteDeadline(f.capDeadline(d))
 	}
+}
+
+// capDeadline returns the earlier of d (zero: none) and the interrupt deadline.
+func (f *framer) capDeadline(d time.Time) time.Time {
+	at := f.interruptAt.Load()
+	if at == 0 {
+		return aLongTimeAgo
+	}
+	it := time.Unix(0, at)
+	if d.IsZero() || it.Before(d) {
+		return it
+	}
+	return d
 }
 
 func (f *framer) ioErr(op string, err error) error {

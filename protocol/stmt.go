@@ -43,6 +43,7 @@ func (c *Conn) Prepare(query string) (*Stmt, error) {
 			return nil, c.check(err)
 		}
 	}
+	c.idle()
 	return st, nil
 }
 
@@ -105,7 +106,11 @@ func (p *StmtPrepareOK) Decode(src []byte) error {
 func (c *Conn) CloseStmt(id uint32) error {
 	var arg [4]byte
 	binary.LittleEndian.PutUint32(arg[:], id)
-	return c.writeCommand(ComStmtClose, arg[:])
+	if err := c.writeCommand(ComStmtClose, arg[:]); err != nil {
+		return err
+	}
+	c.idle()
+	return nil
 }
 
 // QueueCloseStmt queues COM_STMT_CLOSE for statement id: it has no reply, so it is sent in the same write as
@@ -151,6 +156,7 @@ func (c *Conn) SendLongData(id uint32, param uint16, data []byte) error {
 		if err := c.check(c.f.writePacket(buf)); err != nil {
 			return err
 		}
+		c.idle()
 		data = data[n:]
 	}
 	return nil

@@ -11,8 +11,8 @@ import (
 // MainWithExamples is Main for a package whose Example functions talk to the test server. Examples print what
 // the server returns, so they cannot skip themselves like tests do: when examples are selected (-run matches
 // "Example") and no server can be found (and none is required, see EnvRequire), they are left out with
-// -test.skip, with a note on standard error. Otherwise it is Main.
-func MainWithExamples(m *testing.M) {
+// -test.skip, with a note on standard error. Otherwise it is Main (with the same checks).
+func MainWithExamples(m *testing.M, checks ...func() error) {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
@@ -27,7 +27,7 @@ func MainWithExamples(m *testing.M) {
 			}
 		}
 	}
-	Main(m)
+	Main(m, checks...)
 }
 
 // examplesSelected reports whether -test.run lets Example functions run.

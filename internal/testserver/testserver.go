@@ -178,11 +178,20 @@ func register(s *Server) {
 	registryMu.Unlock()
 }
 
-// Main is for TestMain: runs m.Run(), then stops every server this package started, and exits with the code.
-func Main(m *testing.M) {
+// Main is for TestMain: runs m.Run(), then stops every server this package started, then runs the checks
+// (e.g. leakcheck.Check), and exits with the code — 1 if a check failed.
+func Main(m *testing.M, checks ...func() error) {
 	code := m.Run()
 	if err := stopAll(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
 	}
 	os.Exit(code)
 }

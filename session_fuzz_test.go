@@ -1,0 +1,228 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol/protocoltest"
+)
+
+// Whole-session fuzzing: a fake server completes a valid handshake over net.Pipe (in process, no sockets),
+// then answers the client's commands with the fuzzed bytes, whatever they are. The client runs a text query
+// (reading every row and column type), an Exec, and a prepared query with binary rows. Nothing may panic or
+// hang; every failure must be an error.
+
+// fuzzFrames frames payloads with consecutive sequence ids starting at seq.
+func fuzzFrames(seq byte, payloads ...[]byte) []byte {
+	var out []byte
+	for _, p := range payloads {
+		out = append(out, byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq)
+		out = append(out, p...)
+		seq++
+	}
+	return out
+}
+
+func fuzzSessionSeeds() [][]byte {
+	intCol := protocoltest.ColumnDef(protocoltest.Column{Name: "n", Table: "t", Type: 8, Charset: 63, Length: 20})
+	strCol := protocoltest.ColumnDef(protocoltest.Column{Name: "s", Type: 253, Charset: 45, Length: 400})
+	dtCol := protocoltest.ColumnDef(protocoltest.Column{Name: "d", Type: 12, Charset: 63, Length: 26, Decimals: 6})
+	decCol := protocoltest.ColumnDef(protocoltest.Column{Name: "x", Type: 246, Charset: 63, Length: 10, Decimals: 2})
+	eof := protocoltest.OKDeprecateEOF(protocoltest.StatusAutocommit, 0)
+	text := fuzzFrames(1, protocoltest.LenEncInt(4), intCol, strCol, dtCol, decCol,
+		protocoltest.TextRow([]byte("42"), []byte("héllo"), []byte("2024-02-29 12:34:56.123456"), []byte("-3.50")),
+		protocoltest.TextRow(nil, []byte(""), nil, []byte("0.00")),
+		eof)
+	ok := fuzzFrames(1, protocoltest.OK(1, 7, protocoltest.StatusAutocommit, 0, ""))
+	prepOK := []byte{0x00, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0}
+	prepare := fuzzFrames(1, prepOK, intCol, intCol)
+	binRow := append([]byte{0x00, 0x00}, binary.LittleEndian.AppendUint64(nil, 99)...)
+	execute := fuzzFrames(1, protocoltest.LenEncInt(1), intCol, binRow, eof)
+	multi := fuzzFrames(1, protocoltest.OK(0, 0, protocoltest.StatusAutocommit|protocoltest.StatusMoreResultsExists, 0, ""),
+		protocoltest.LenEncInt(1), intCol, protocoltest.TextRow([]byte("1")), eof)
+	errPkt := fuzzFrames(1, protocoltest.ERR(1064, "42000", "syntax"))
+	infile := fuzzFrames(1, append([]byte{0xfb}, "x.csv"...))
+	return [][]byte{
+		append(append(append(append([]byte{}, text...), ok...), prepare...), execute...),
+		append(append([]byte{}, multi...), errPkt...),
+		errPkt, infile, ok, nil,
+	}
+}
+
+// FuzzSession replays fuzzed server bytes after a valid handshake. mode picks client options (parseTime,
+// columnsWithAlias) and whether the server offers CLIENT_DEPRECATE_EOF.
+func FuzzSession(f *testing.F) {
+	for _, s := range fuzzSessionSeeds() {
+		for mode := uint8(0); mode < 8; mode += 3 {
+			f.Add(s, mode)
+		}
+	}
+	f.Fuzz(func(t *testing.T, reply []byte, mode uint8) {
+		runFuzzSession(t, reply, mode)
+	})
+}
+
+// TestSessionReplaySeeds runs the session fuzz seeds as a plain test (and checks the seeds are meaningful:
+// the first one is a complete, valid session).
+func TestSessionReplaySeeds(t *testing.T) {
+	for i, s := range fuzzSessionSeeds() {
+		for mode := uint8(0); mode < 8; mode++ {
+			errs := runFuzzSession(t, s, mode)
+			if i == 0 && mode&4 == 0 && len(errs) != 0 {
+				t.Errorf("mode %d: the valid session failed: %v", mode, errs)
+			}
+		}
+	}
+}
+
+// runFuzzSession runs one session against a server that replays reply; it returns the client's errors.
+func runFuzzSession(t testing.TB, reply []byte, mode uint8) []error {
+	cfg := NewConfig()
+	cfg.ParseTime = mode&1 != 0
+	cfg.ColumnsWithAlias = mode&2 != 0
+	cfg.KillQueryOnCancel = false
+	// A client waiting for bytes the replay does not hold fails after readTimeout (an error, not a hang).
+	cfg.ReadTimeout = 100 * time.Millisecond
+	caps := protocoltest.DefaultCapabilities
+	if mode&4 != 0 {
+		caps &^= protocoltest.ClientDeprecateEOF
+	}
+	serverDone := make(chan struct{})
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		client, server := net.Pipe()
+		go replayServer(server, caps, reply, serverDone)
+		return client, nil
+	}
+	connector, err := NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dc, err := connector.Connect(ctx)
+	if err != nil {
+		t.Fatalf("the valid handshake failed: %v", err)
+	}
+	c := dc.(*conn)
+	var errs []error
+	note := func(err error) {
+		if err != nil && err != io.EOF {
+			errs = append(errs, err)
+		}
+	}
+	if dr, err := c.QueryContext(ctx, "SELECT 1", nil); err == nil {
+		note(readAllDriverRows(dr.(*rows)))
+	} else {
+		note(err)
+	}
+	_, err = c.ExecContext(ctx, "DO 1", nil)
+	note(err)
+	if st, err := c.PrepareContext(ctx, "SELECT ?"); err == nil {
+		if dr, err := st.(driver.StmtQueryContext).QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: int64(5)}}); err == nil {
+			note(readAllDriverRows(dr.(*rows)))
+		} else {
+			note(err)
+		}
+		note(st.Close())
+	} else {
+		note(err)
+	}
+	note(c.Close())
+	select {
+	case <-serverDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fake server did not end")
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the session hung until its deadline: %v", errs)
+	}
+	for _, err := range errs {
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a command hung until the deadline: %v", err)
+		}
+	}
+	return errs
+}
+
+// readAllDriverRows reads every row and result set, touching every column's metadata.
+func readAllDriverRows(r *rows) error {
+	defer r.Close()
+	for {
+		cols := r.Columns()
+		for i := range cols {
+			r.ColumnTypeDatabaseTypeName(i)
+			r.ColumnTypeScanType(i)
+			r.ColumnTypeNullable(i)
+			r.ColumnTypeLength(i)
+			r.ColumnTypePrecisionScale(i)
+		}
+		dest := make([]driver.Value, len(cols))
+		for {
+			err := r.Next(dest)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if !r.HasNextResultSet() {
+			return r.Close()
+		}
+		if err := r.NextResultSet(); err != nil {
+			return err
+		}
+	}
+}
+
+// replayServer plays a valid connection phase, then writes reply as the answer to the client's commands and
+// stays until the client hangs up. Client packets are read (and dropped) by a separate goroutine, so neither side can block the other.
+func replayServer(nc net.Conn, caps uint32, reply []byte, done chan<- struct{}) {
+	defer close(done)
+	defer nc.Close()
+	packets := make(chan struct{}, 1024)
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		var hdr [4]byte
+		for {
+			if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+				return
+			}
+			n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+			if _, err := io.CopyN(io.Discard, nc, int64(n)); err != nil {
+				return
+			}
+			select {
+			case packets <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	defer func() { nc.Close(); <-readerDone }()
+	write := func(b []byte) bool { _, err := nc.Write(b); return err == nil }
+	wait := func() bool {
+		select {
+		case <-packets:
+			return true
+		case <-readerDone:
+			return false
+		}
+	}
+	hs := protocoltest.HandshakePacket(protocoltest.HandshakeOpts{Capabilities: caps})
+	if !write(fuzzFrames(0, hs)) || !wait() {
+		return
+	}
+	if !write(fuzzFrames(2, protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))) || !wait() {
+		return
+	}
+	if write(reply) {
+		<-readerDone // until the client hangs up
+	}
+}
