@@ -48,6 +48,7 @@ func TestQueuedCommandsCoalesceWithNextCommand(t *testing.T) {
 
 	// A large command: the closes first, then the command.
 	w.writes = nil
+	c.state.Store(int32(StateIdle)) // as after the reply to the previous command
 	big := bytes.Repeat([]byte{'q'}, 3*defaultWriteBufCap)
 	require.NoError(t, c.writeCommand(ComQuery, big))
 	require.Len(t, w.writes, 2)
