@@ -82,7 +82,7 @@ lint:
 ## bench: run the comparison benchmark program in bench/
 bench:
 	@if [ -d bench ]; then \
-		cd bench && $(GO) run .; \
+		cd bench && GOWORK=off $(GO) run .; \
 	else \
 		echo "bench/ does not exist yet"; \
 	fi

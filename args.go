@@ -157,34 +157,34 @@ func (c *conn) timeArg(t time.Time) time.Time {
 }
 
 // binaryValue converts a binary-protocol value to what the text protocol would have given, so both protocols
-// scan identically. scratch holds formatted dates/times; it is reused for the next row.
-func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte) any {
+// scan identically. scratch holds formatted dates/times; it is reused for the next row. Values are boxed by bx.
+func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) driver.Value {
 	switch v.Kind {
 	case protocol.ValNull:
 		return nil
 	case protocol.ValInt:
-		return v.I
+		return bx.int64(v.I)
 	case protocol.ValUint:
 		if v.U > math.MaxInt64 {
-			return v.U
+			return bx.uint64(v.U)
 		}
-		return int64(v.U)
+		return bx.int64(int64(v.U))
 	case protocol.ValFloat32:
-		return float32To64(float32(v.F))
+		return bx.float64(float32To64(float32(v.F)))
 	case protocol.ValFloat64:
-		return v.F
+		return bx.float64(v.F)
 	case protocol.ValBytes:
-		return v.B
+		return bx.bytes(v.B)
 	case protocol.ValDateTime:
 		if c.cfg.ParseTime {
 			if v.Year == 0 && v.Month == 0 && v.Day == 0 && v.Hour == 0 && v.Minute == 0 && v.Second == 0 && v.Micro == 0 {
-				return time.Time{}
+				return bx.time(time.Time{})
 			}
 			loc := c.cfg.Loc
 			if loc == nil {
 				loc = time.UTC
 			}
-			return time.Date(int(v.Year), time.Month(v.Month), int(v.Day), int(v.Hour), int(v.Minute), int(v.Second), int(v.Micro)*1000, loc)
+			return bx.time(time.Date(int(v.Year), time.Month(v.Month), int(v.Day), int(v.Hour), int(v.Minute), int(v.Second), int(v.Micro)*1000, loc))
 		}
 		start := len(*scratch)
 		b := appendDigits(*scratch, int(v.Year), 4)
@@ -202,7 +202,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 			b = appendFraction(b, v.Micro, col.Decimals)
 		}
 		*scratch = b
-		return b[start:len(b):len(b)]
+		return bx.bytes(b[start:len(b):len(b)])
 	case protocol.ValTime:
 		start := len(*scratch)
 		b := *scratch
@@ -216,7 +216,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 		b = appendDigits(b, int(v.Second), 2)
 		b = appendFraction(b, v.Micro, col.Decimals)
 		*scratch = b
-		return b[start:len(b):len(b)]
+		return bx.bytes(b[start:len(b):len(b)])
 	}
 	return nil
 }

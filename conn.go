@@ -16,12 +16,11 @@ type conn struct {
 	pc     *protocol.Conn
 	cfg    *Config
 	rows   rows       // reused for every result set
+	box    boxer      // boxes row values for database/sql (see box.go)
 	cache  *stmtCache // nil when stmtCacheSize=0
 	params []protocol.Param
-	ibuf   []byte // interpolation buffer
-	// pendingClose: statements prepared outside a cache, closed before the next command.
-	pendingClose []uint32
-	tr           tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
+	ibuf   []byte  // interpolation buffer
+	tr     tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
 	// connector opened this connection; used for the side connection of KILL QUERY (cancel.go).
 	connector *Connector
 }
@@ -241,10 +240,10 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 	return "", cs, owned, nil
 }
 
-// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent before the
-// next command (COM_STMT_CLOSE has no reply, so it costs no round trip).
+// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same
+// write as the next command (COM_STMT_CLOSE has no reply, so it costs neither a round trip nor a syscall).
 func (c *conn) closeOwnedLater(cs *cachedStmt) {
-	c.pendingClose = append(c.pendingClose, cs.st.ID)
+	c.pc.QueueCloseStmt(cs.st.ID)
 }
 
 func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {

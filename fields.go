@@ -2,6 +2,7 @@ package rawmysql
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math"
 	"reflect"
@@ -236,50 +237,81 @@ func precisionScale(c *protocol.Column) (int64, int64, bool) {
 	return 0, 0, false
 }
 
-// textValue converts a non-NULL text-protocol value. Integers become int64 (uint64 above MaxInt64 for
-// UNSIGNED BIGINT), floats float64, dates time.Time with parseTime, everything else the raw bytes.
-func (c *conn) textValue(col *protocol.Column, v []byte) (any, error) {
+// Text-protocol value conversions, chosen once per column of a result set (textKindOf).
+const (
+	textBytes    uint8 = iota // the raw bytes
+	textInt                   // signed integer → int64
+	textUint                  // unsigned integer → int64, or uint64 above MaxInt64
+	textFloat32               // FLOAT → float64 with FLOAT's shortest decimal form
+	textFloat64               // DOUBLE → float64
+	textDateTime              // DATE/DATETIME/TIMESTAMP with parseTime → time.Time
+)
+
+// textKindOf picks the conversion of a text-protocol column.
+func (c *conn) textKindOf(col *protocol.Column) uint8 {
 	switch col.Type {
 	case protocol.TypeTiny, protocol.TypeShort, protocol.TypeInt24, protocol.TypeLong, protocol.TypeLongLong, protocol.TypeYear:
 		if isUnsigned(col) {
-			u, ok := parseUint(v)
-			if !ok {
-				return nil, badValue(col, v)
-			}
-			if u > math.MaxInt64 {
-				return u, nil
-			}
-			return int64(u), nil
+			return textUint
 		}
+		return textInt
+	case protocol.TypeFloat:
+		return textFloat32
+	case protocol.TypeDouble:
+		return textFloat64
+	case protocol.TypeDate, protocol.TypeNewDate, protocol.TypeDateTime, protocol.TypeDateTime2,
+		protocol.TypeTimestamp, protocol.TypeTimestamp2:
+		if c.cfg.ParseTime {
+			return textDateTime
+		}
+	}
+	return textBytes
+}
+
+// textValue converts a non-NULL text-protocol value of a column of the given kind (textKindOf). Integers
+// become int64 (uint64 above MaxInt64 for UNSIGNED BIGINT), floats float64, dates time.Time with parseTime,
+// everything else the raw bytes. Values are boxed by bx.
+func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
+	switch kind {
+	case textInt:
 		n, ok := parseInt(v)
 		if !ok {
 			return nil, badValue(col, v)
 		}
-		return n, nil
-	case protocol.TypeFloat, protocol.TypeDouble:
-		bits := 64
-		if col.Type == protocol.TypeFloat {
-			bits = 32
-		}
-		f, err := strconv.ParseFloat(string(v), bits)
-		if err != nil {
+		return bx.int64(n), nil
+	case textUint:
+		u, ok := parseUint(v)
+		if !ok {
 			return nil, badValue(col, v)
 		}
-		if bits == 32 {
-			return float32To64(float32(f)), nil
+		if u > math.MaxInt64 {
+			return bx.uint64(u), nil
 		}
-		return f, nil
-	case protocol.TypeDate, protocol.TypeNewDate, protocol.TypeDateTime, protocol.TypeDateTime2,
-		protocol.TypeTimestamp, protocol.TypeTimestamp2:
-		if c.cfg.ParseTime {
-			t, err := parseDateTime(v, c.cfg.Loc)
-			if err != nil {
-				return nil, fmt.Errorf("rawmysql: column %q: %w", col.Name, err)
+		return bx.int64(int64(u)), nil
+	case textFloat32, textFloat64:
+		bits := 64
+		if kind == textFloat32 {
+			bits = 32
+		}
+		f, ok := parseFloatExact(v)
+		if !ok || bits == 32 {
+			var err error
+			if f, err = strconv.ParseFloat(string(v), bits); err != nil {
+				return nil, badValue(col, v)
 			}
-			return t, nil
 		}
+		if bits == 32 {
+			f = float32To64(float32(f))
+		}
+		return bx.float64(f), nil
+	case textDateTime:
+		t, err := parseDateTime(v, c.cfg.Loc)
+		if err != nil {
+			return nil, fmt.Errorf("rawmysql: column %q: %w", col.Name, err)
+		}
+		return bx.time(t), nil
 	}
-	return v, nil
+	return bx.bytes(v), nil
 }
 
 // float32To64 widens a FLOAT value to the float64 with the same shortest decimal form, so 1.1 stays 1.1
@@ -289,6 +321,53 @@ func float32To64(f float32) float64 {
 	b := strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 32)
 	d, _ := strconv.ParseFloat(string(b), 64)
 	return d
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseFloatExact parses the common shape of a DOUBLE in the text protocol, [-]digits[.digits] with at most
+// 15 significant digits and 22 decimals, without strconv: the digits form an integer below 2^53 and the scale a power of ten
+// a float64 holds exactly, so one division gives the correctly rounded result (the result ParseFloat gives).
+// ok is false for anything else (exponents, long mantissas), which the caller hands to strconv.ParseFloat.
+func parseFloatExact(b []byte) (f float64, ok bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg = true
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 24 {
+		return 0, false
+	}
+	var m uint64
+	digits, scale, dot := 0, 0, false
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			if m != 0 {
+				if digits++; digits > 15 {
+					return 0, false
+				}
+			}
+			if dot {
+				scale++
+			}
+		case c == '.' && !dot && i > 0 && i < len(b)-1:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if scale >= len(pow10) {
+		return 0, false
+	}
+	f = float64(m) / pow10[scale]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 func badValue(col *protocol.Column, v []byte) error {

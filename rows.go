@@ -18,6 +18,7 @@ type rows struct {
 	res   *protocol.Result
 	names []string
 	vals  [][]byte
+	kinds []uint8 // text conversion of each column (textKindOf), decided once per result set
 	bvals []protocol.BinaryValue
 	bbuf  []byte // formatted binary dates/times of the current row
 	done  bool
@@ -29,7 +30,7 @@ type rows struct {
 
 func (c *conn) newRows(ctx context.Context, res *protocol.Result) *rows {
 	r := &c.rows
-	*r = rows{c: c, ctx: ctx, res: res, vals: r.vals[:0], bvals: r.bvals[:0], bbuf: r.bbuf[:0]}
+	*r = rows{c: c, ctx: ctx, res: res, vals: r.vals[:0], kinds: r.kinds[:0], bvals: r.bvals[:0], bbuf: r.bbuf[:0]}
 	r.setup()
 	return r
 }
@@ -41,7 +42,12 @@ func (r *rows) setup() {
 		r.vals = make([][]byte, n)
 	}
 	r.vals = r.vals[:n]
-	if r.res.Binary {
+	if !r.res.Binary {
+		r.kinds = r.kinds[:0]
+		for i := range r.res.Columns {
+			r.kinds = append(r.kinds, r.c.textKindOf(&r.res.Columns[i]))
+		}
+	} else {
 		if cap(r.bvals) < n {
 			r.bvals = make([]protocol.BinaryValue, n)
 		}
@@ -87,19 +93,24 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		r.bbuf = r.bbuf[:0]
 		for i := range r.bvals {
-			dest[i] = r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf)
+			dest[i] = r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf, &r.c.box)
 		}
 		return nil
 	}
 	if err := protocol.DecodeTextRow(p, r.vals); err != nil {
 		return r.fail(err)
 	}
+	kinds := r.kinds[:len(r.vals)]
 	for i, v := range r.vals {
 		if v == nil {
 			dest[i] = nil
 			continue
 		}
-		dv, err := r.c.textValue(&cols[i], v)
+		if kinds[i] == textBytes {
+			dest[i] = r.c.box.bytes(v)
+			continue
+		}
+		dv, err := r.c.textValue(&cols[i], kinds[i], v, &r.c.box)
 		if err != nil {
 			return r.fail(err)
 		}
@@ -123,6 +134,7 @@ func (r *rows) Close() error {
 		return nil
 	}
 	r.done = true
+	r.c.box.release()
 	err := r.res.Close()
 	if r.closeStmt != nil {
 		r.c.closeOwnedLater(r.closeStmt)

@@ -43,7 +43,7 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	if c.cache != nil {
 		c.cache.clear(true)
 	}
-	c.pendingClose = c.pendingClose[:0]
+	// (COM_STMT_CLOSEs queued before the reset left in the same write as COM_RESET_CONNECTION.)
 	if err := c.setupSession(ctx); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err

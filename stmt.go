@@ -88,24 +88,14 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 	return cs, false, nil
 }
 
-// flushPendingCloses sends COM_STMT_CLOSE for evicted statements (no reply is read: the server sends none).
+// flushPendingCloses queues COM_STMT_CLOSE for evicted and released statements; they have no reply and go
+// out in the same write as the next command.
 func (c *conn) flushPendingCloses() error {
-	for len(c.pendingClose) > 0 {
-		id := c.pendingClose[len(c.pendingClose)-1]
-		c.pendingClose = c.pendingClose[:len(c.pendingClose)-1]
-		if err := c.pc.CloseStmt(id); err != nil {
-			return err
+	if c.cache != nil {
+		for _, id := range c.cache.pendingClose {
+			c.pc.QueueCloseStmt(id)
 		}
-	}
-	if c.cache == nil {
-		return nil
-	}
-	for len(c.cache.pendingClose) > 0 {
-		id := c.cache.pendingClose[len(c.cache.pendingClose)-1]
-		c.cache.pendingClose = c.cache.pendingClose[:len(c.cache.pendingClose)-1]
-		if err := c.pc.CloseStmt(id); err != nil {
-			return err
-		}
+		c.cache.pendingClose = c.cache.pendingClose[:0]
 	}
 	return nil
 }
@@ -117,9 +107,7 @@ func (s *stmt) Close() error {
 	}
 	s.closed = true
 	if s.owned {
-		if s.c.pc.State() == protocol.StateIdle {
-			return mapErr(s.c.pc.CloseStmt(s.cs.st.ID))
-		}
+		s.c.pc.QueueCloseStmt(s.cs.st.ID)
 		return nil
 	}
 	s.c.cache.release(s.cs)
@@ -201,9 +189,7 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 			old := cs.st
 			cs.st = st
 			if se.Number == errNeedReprepare {
-				if cerr := c.pc.CloseStmt(old.ID); cerr != nil {
-					return nil, cerr
-				}
+				c.pc.QueueCloseStmt(old.ID)
 			}
 			restoreLongData(params)
 			continue

@@ -91,6 +91,7 @@ type Conn struct {
 
 	hs     Handshake
 	caps   Capability // negotiated
+	mcaps  uint32     // negotiated MariaDB extended capabilities
 	status StatusFlag // last status flags seen
 	tls    bool
 
@@ -195,6 +196,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 	}
 	c.status = c.hs.Status
 	c.caps = c.clientCaps() & (c.hs.Capabilities | ClientLocalFiles)
+	c.mcaps = MariaDBClientCacheMetadata & c.hs.MariaDBCaps
 	c.caps &^= ClientSSL
 	collation := c.opts.Collation
 	if collation == 0 {
@@ -208,7 +210,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 				return &TLSUnavailableError{Server: c.hs.ServerVersion}
 			}
 		} else {
-			buf := AppendSSLRequest(c.f.startPacket(), c.caps, maxPacket, collation)
+			buf := AppendSSLRequest(c.f.startPacket(), c.caps, maxPacket, collation, c.mcaps)
 			if err := c.f.writePacket(buf); err != nil {
 				return err
 			}
@@ -260,6 +262,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 		Database:      c.opts.Database,
 		AuthPlugin:    plugin.Name(),
 		Attributes:    c.attributes(),
+		MariaDBCaps:   c.mcaps,
 	}
 	if err := c.f.writePacket(resp.AppendTo(c.f.startPacket())); err != nil {
 		return err

@@ -48,6 +48,16 @@ const (
 	ClientRememberOptions            Capability = 1 << 31
 )
 
+// MariaDB extended capabilities (the upper 32 bits of MariaDB's 64-bit capability set), exchanged in bytes
+// that MySQL leaves reserved when CLIENT_MYSQL (ClientLongPassword) is clear.
+// See https://mariadb.com/kb/en/connection/#capabilities.
+const (
+	// MariaDBClientCacheMetadata (MARIADB_CLIENT_CACHE_METADATA, 1<<36, MariaDB 10.6+): a result set's column
+	// count packet carries a "metadata follows" byte, and a prepared statement's execution skips the column
+	// definitions when they did not change since the prepare (or the last execution).
+	MariaDBClientCacheMetadata uint32 = 1 << 4
+)
+
 var capabilityNames = [...]string{
 	"CLIENT_LONG_PASSWORD", "CLIENT_FOUND_ROWS", "CLIENT_LONG_FLAG", "CLIENT_CONNECT_WITH_DB",
 	"CLIENT_NO_SCHEMA", "CLIENT_COMPRESS", "CLIENT_ODBC", "CLIENT_LOCAL_FILES",

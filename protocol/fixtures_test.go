@@ -121,12 +121,13 @@ func TestHandshakeResponseRoundTrip(t *testing.T) {
 }
 
 func TestSSLRequest(t *testing.T) {
-	b := AppendSSLRequest(nil, ClientProtocol41, 1<<24, 45)
+	b := AppendSSLRequest(nil, ClientProtocol41, 1<<24, 45, MariaDBClientCacheMetadata)
 	require.Len(t, b, 32)
 	var p HandshakeResponse
 	r := newReader("x", b)
 	p.Capabilities = Capability(r.uint32("caps"))
 	require.True(t, p.Capabilities.Has(ClientSSL|ClientProtocol41))
+	require.Equal(t, []byte{0x10, 0, 0, 0}, b[28:32], "MariaDB capabilities in the last filler bytes")
 }
 
 func TestOKPacket(t *testing.T) {

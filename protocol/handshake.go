@@ -138,6 +138,7 @@ type HandshakeResponse struct {
 	Database      string      // sent when Capabilities has ClientConnectWithDB
 	AuthPlugin    string      // sent when Capabilities has ClientPluginAuth
 	Attributes    [][2]string // sent when Capabilities has ClientConnectAttrs, in order
+	MariaDBCaps   uint32      // MariaDB extended capabilities, in the last 4 bytes of the filler (0 for MySQL)
 }
 
 // AppendTo appends the encoded payload.
@@ -145,7 +146,8 @@ func (p *HandshakeResponse) AppendTo(dst []byte) []byte {
 	dst = AppendUint32(dst, uint32(p.Capabilities))
 	dst = AppendUint32(dst, p.MaxPacketSize)
 	dst = append(dst, p.Charset)
-	dst = append(dst, make([]byte, 23)...)
+	dst = append(dst, make([]byte, 19)...)
+	dst = AppendUint32(dst, p.MariaDBCaps)
 	dst = AppendNulString(dst, p.User)
 	switch {
 	case p.Capabilities.Has(ClientPluginAuthLenencClientData):
@@ -180,7 +182,8 @@ func (p *HandshakeResponse) Decode(src []byte) error {
 	p.Capabilities = Capability(r.uint32("capability flags"))
 	p.MaxPacketSize = r.uint32("max packet size")
 	p.Charset = r.uint8("character set")
-	r.skip(23, "filler")
+	r.skip(19, "filler")
+	p.MariaDBCaps = r.uint32("filler / MariaDB capabilities")
 	p.User = string(r.nulString("username"))
 	switch {
 	case p.Capabilities.Has(ClientPluginAuthLenencClientData):
@@ -213,13 +216,14 @@ func (p *HandshakeResponse) Decode(src []byte) error {
 }
 
 // AppendSSLRequest appends the SSLRequest payload: the first 32 bytes of a HandshakeResponse41 with
-// ClientSSL set, sent before the TLS handshake.
+// ClientSSL set, sent before the TLS handshake (with MariaDB's extended capabilities, as in the response).
 // See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase_packets_protocol_ssl_request.html.
-func AppendSSLRequest(dst []byte, caps Capability, maxPacket uint32, charset uint8) []byte {
+func AppendSSLRequest(dst []byte, caps Capability, maxPacket uint32, charset uint8, mariaDBCaps uint32) []byte {
 	dst = AppendUint32(dst, uint32(caps|ClientSSL))
 	dst = AppendUint32(dst, maxPacket)
 	dst = append(dst, charset)
-	return append(dst, make([]byte, 23)...)
+	dst = append(dst, make([]byte, 19)...)
+	return AppendUint32(dst, mariaDBCaps)
 }
 
 // AuthSwitchRequest asks the client to authenticate with another plugin (0xFE header).

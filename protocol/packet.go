@@ -37,6 +37,10 @@ type framer struct {
 
 	wbuf []byte // reusable write buffer; packets are built at wbuf[4:]
 
+	// queued holds complete commands without a reply (COM_STMT_CLOSE) framed with sequence id 0; they go out
+	// in the same write as the next command, so they cost no syscall of their own.
+	queued []byte
+
 	seq uint8
 
 	maxRead  int // largest joined payload accepted
@@ -272,7 +276,32 @@ func (f *framer) writePacket(buf []byte) error {
 	}
 }
 
+// queueCommand frames payload as a whole command (sequence id 0) to be sent just before the next command.
+func (f *framer) queueCommand(payload []byte) {
+	n := len(payload)
+	f.queued = append(f.queued, byte(n), byte(n>>8), byte(n>>16), 0)
+	f.queued = append(f.queued, payload...)
+	if f.trace != nil {
+		f.trace('>', 0, payload)
+	}
+}
+
 func (f *framer) write(b []byte) error {
+	if len(f.queued) > 0 && !f.cmdWritten && len(b) >= 4 && b[3] == 0 {
+		// The first write of a command: queued commands go first, in the same write when it is small.
+		if len(b) <= defaultWriteBufCap {
+			f.queued = append(f.queued, b...)
+			b = f.queued
+		} else if err := f.writeRaw(f.queued); err != nil {
+			f.queued = f.queued[:0]
+			return err
+		}
+		f.queued = f.queued[:0]
+	}
+	return f.writeRaw(b)
+}
+
+func (f *framer) writeRaw(b []byte) error {
 	m, err := f.wr.Write(b)
 	f.bytesOut += int64(m)
 	if m > 0 {
@@ -298,6 +327,9 @@ func (f *framer) shrink() {
 	}
 	if cap(f.large) > maxIdleBufSize {
 		f.large = nil
+	}
+	if cap(f.queued) > maxIdleBufSize && len(f.queued) == 0 {
+		f.queued = nil
 	}
 }
 

@@ -20,6 +20,13 @@ type Result struct {
 	more    bool     // another result follows the current one
 	closed  bool
 	cols    []Column // backing store reused across result sets
+	stmt    *Stmt    // the executed statement (COM_STMT_EXECUTE), whose columns may be skipped by MariaDB
+
+	// Column definitions are decoded once: the raw packets of the last result set's columns are kept, and a
+	// column whose packet is byte-identical to the one at the same position keeps its decoded Column (and
+	// its strings) instead of being decoded and allocated again.
+	rawCols, rawNext []byte
+	rawEnds, endNext []int
 }
 
 func (r *Result) reset(c *Conn, binary bool) {
@@ -28,6 +35,7 @@ func (r *Result) reset(c *Conn, binary bool) {
 	r.Binary = binary
 	r.OK = OKPacket{}
 	r.inRows, r.more, r.closed = false, false, false
+	r.stmt = nil
 }
 
 // finish is called when the exchange is over (no rows, no more results): the connection goes idle.
@@ -87,6 +95,13 @@ func (r *Result) readHeader() error {
 func (r *Result) readColumns(p []byte) error {
 	c := r.c
 	n, null, m := ReadLenEncInt(p)
+	// With MARIADB_CLIENT_CACHE_METADATA, a byte follows the count: 1 if the definitions follow, 0 if they
+	// were skipped because the executed statement's columns did not change.
+	sendMeta := true
+	if c.mcaps&MariaDBClientCacheMetadata != 0 && m > 0 && m+1 == len(p) && p[m] <= 1 {
+		sendMeta = p[m] == 1
+		p = p[:m]
+	}
 	if m == 0 || null || m != len(p) {
 		return r.fail(protoErr("column count", "malformed packet % x", head(p)))
 	}
@@ -94,7 +109,20 @@ func (r *Result) readColumns(p []byte) error {
 		return r.fail(protoErr("column count", "%d columns announced (limit %d)", n, MaxColumns))
 	}
 	count := int(n)
+	st := r.stmt
+	r.stmt = nil // only the first result set of an execution can refer to the statement's columns
+	if !sendMeta {
+		if st == nil || len(st.Columns) != count {
+			return r.fail(protoErr("column count", "column definitions of %d columns skipped, but no prepared statement has them", count))
+		}
+		r.Columns = st.Columns
+		return r.endColumns()
+	}
 	cols := r.cols[:0]
+	// Until every definition is read, the cache is invalid (cols overwrites r.cols in place).
+	prevRaw, prevEnds := r.rawCols, r.rawEnds
+	r.rawEnds = nil
+	r.rawNext, r.endNext = r.rawNext[:0], r.endNext[:0]
 	for i := 0; i < count; i++ {
 		p, err := c.f.readPacket()
 		if err != nil {
@@ -103,14 +131,53 @@ func (r *Result) readColumns(p []byte) error {
 		if len(p) > 0 && p[0] == 0xff {
 			return r.fail(DecodeError(p))
 		}
+		r.rawNext = append(r.rawNext, p...)
+		r.endNext = append(r.endNext, len(r.rawNext))
+		if i < len(prevEnds) && i < len(r.cols) {
+			start := 0
+			if i > 0 {
+				start = prevEnds[i-1]
+			}
+			if string(prevRaw[start:prevEnds[i]]) == string(p) {
+				cols = append(cols, r.cols[i]) // same definition as last time: already decoded
+				continue
+			}
+		}
 		var col Column
 		if err := col.Decode(p); err != nil {
 			return r.fail(err)
 		}
 		cols = append(cols, col)
 	}
+	r.rawCols, r.rawNext = r.rawNext, prevRaw
+	r.rawEnds, r.endNext = r.endNext, prevEnds
+	if len(r.rawCols) > maxIdleBufSize/4 { // very wide results: not worth keeping
+		r.rawCols, r.rawEnds, r.rawNext, r.endNext = nil, nil, nil, nil
+	}
 	r.cols = cols
 	r.Columns = cols
+	if st != nil && c.mcaps&MariaDBClientCacheMetadata != 0 && !sameColumns(st.Columns, cols) {
+		// The server sent new definitions (the statement's tables changed): later executions skip these.
+		st.Columns = append([]Column(nil), cols...)
+	}
+	return r.endColumns()
+}
+
+func sameColumns(a, b []Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// endColumns reads the EOF that ends the column definitions without CLIENT_DEPRECATE_EOF; rows follow.
+func (r *Result) endColumns() error {
+	c := r.c
 	if !c.caps.Has(ClientDeprecateEOF) {
 		p, err := c.f.readPacket()
 		if err != nil {

@@ -73,6 +73,9 @@ func (c *Conn) readDefs(n int) ([]Column, error) {
 	return cols, nil
 }
 
+// MariaDBCapabilities are the negotiated MariaDB extended capabilities (MariaDBClientCacheMetadata).
+func (c *Conn) MariaDBCapabilities() uint32 { return c.mcaps }
+
 // StmtPrepareOK is the first packet of a successful COM_STMT_PREPARE reply.
 // Layout: status 0x00, statement id (4), num_columns (2), num_params (2), reserved (1), warning_count (2).
 type StmtPrepareOK struct {
@@ -108,6 +111,16 @@ func (c *Conn) CloseStmt(id uint32) error {
 	}
 	c.idle()
 	return nil
+}
+
+// QueueCloseStmt queues COM_STMT_CLOSE for statement id: it has no reply, so it is sent in the same write as
+// the next command (whatever that is) instead of costing a syscall of its own. Queued closes of a connection
+// that is closed before its next command are dropped with it (the server frees its statements then anyway).
+func (c *Conn) QueueCloseStmt(id uint32) {
+	var arg [5]byte
+	arg[0] = byte(ComStmtClose)
+	binary.LittleEndian.PutUint32(arg[1:], id)
+	c.f.queueCommand(arg[:])
 }
 
 // ResetStmt sends COM_STMT_RESET (discards long data sent for the statement).
@@ -187,6 +200,7 @@ func (c *Conn) Execute(st *Stmt, params []Param) (*Result, error) {
 		return nil, err
 	}
 	c.res.reset(c, true)
+	c.res.stmt = st
 	c.state.Store(int32(StateBusy))
 	if err := c.res.readHeader(); err != nil {
 		return nil, err

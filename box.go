@@ -1,0 +1,121 @@
+package rawmysql
+
+import (
+	"database/sql/driver"
+	"time"
+	"unsafe"
+)
+
+// Boxing: database/sql takes row values as driver.Value (an interface), and putting an int64, float64, []byte
+// or time.Time into an interface allocates a copy of it on the heap, once per value. Those allocations are most
+// of the garbage a scan produces. A boxer instead writes each value into a slot of a chunk allocated for
+// boxChunk values and builds the interface pointing at that slot: one allocation per boxChunk values.
+//
+// A slot is written once and never reused (the next value takes the next slot; a used-up chunk is left to the
+// garbage collector), so a value handed to database/sql, and possibly kept by the caller (an int64 scanned into
+// *any, a sql.Scanner keeping its src), never changes afterwards. The bytes a []byte value points to follow the
+// driver.Rows contract as before: they alias the read buffer and are valid until the next call to Next.
+//
+// The cost: a kept value keeps its whole chunk (at most boxChunk slots) reachable.
+const boxChunk = 128
+
+// eface is the layout of an empty interface (runtime.eface): type word, then a pointer to the value for
+// types that are not pointer-shaped, as all the boxed types here are.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+var (
+	int64Type   = typeWord(int64(0))
+	uint64Type  = typeWord(uint64(0))
+	float64Type = typeWord(float64(0))
+	bytesType   = typeWord([]byte(nil))
+	timeType    = typeWord(time.Time{})
+)
+
+// makeIface builds an interface of type typ whose value is *p.
+func makeIface(typ, p unsafe.Pointer) (v driver.Value) {
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = typ, p
+	return v
+}
+
+// boxer hands out boxed values from chunks. The zero value is ready to use; it belongs to one connection.
+type boxer struct {
+	ints   []int64
+	uints  []uint64
+	floats []float64
+	slices [][]byte
+	times  []time.Time
+	big    bool // a value of the current bytes chunk aliases a large buffer
+}
+
+// bigValue is the size from which a boxed []byte makes the bytes chunk be dropped when the result ends, so
+// the chunk's slot does not keep a large (possibly shrunk-away) read buffer reachable.
+const bigValue = 64 << 10
+
+// release is called when a result set ends.
+func (b *boxer) release() {
+	if b.big {
+		b.slices, b.big = nil, false
+	}
+}
+
+func (b *boxer) int64(v int64) driver.Value {
+	if uint64(v) < 256 {
+		return v // the runtime boxes small integers without allocating
+	}
+	if len(b.ints) == 0 {
+		b.ints = make([]int64, boxChunk)
+	}
+	p := &b.ints[0]
+	*p = v
+	b.ints = b.ints[1:]
+	return makeIface(int64Type, unsafe.Pointer(p))
+}
+
+func (b *boxer) uint64(v uint64) driver.Value {
+	if len(b.uints) == 0 {
+		b.uints = make([]uint64, boxChunk)
+	}
+	p := &b.uints[0]
+	*p = v
+	b.uints = b.uints[1:]
+	return makeIface(uint64Type, unsafe.Pointer(p))
+}
+
+func (b *boxer) float64(v float64) driver.Value {
+	if len(b.floats) == 0 {
+		b.floats = make([]float64, boxChunk)
+	}
+	p := &b.floats[0]
+	*p = v
+	b.floats = b.floats[1:]
+	return makeIface(float64Type, unsafe.Pointer(p))
+}
+
+func (b *boxer) bytes(v []byte) driver.Value {
+	if len(b.slices) == 0 {
+		b.slices = make([][]byte, boxChunk)
+	}
+	p := &b.slices[0]
+	*p = v
+	b.slices = b.slices[1:]
+	if len(v) >= bigValue {
+		b.big = true
+	}
+	return makeIface(bytesType, unsafe.Pointer(p))
+}
+
+func (b *boxer) time(v time.Time) driver.Value {
+	if len(b.times) == 0 {
+		b.times = make([]time.Time, boxChunk/4)
+	}
+	p := &b.times[0]
+	*p = v
+	b.times = b.times[1:]
+	return makeIface(timeType, unsafe.Pointer(p))
+}
