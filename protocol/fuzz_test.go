@@ -68,7 +68,7 @@ func FuzzHandshakeResponse(f *testing.F) {
 		}
 		if p2.Capabilities != p.Capabilities || p2.MaxPacketSize != p.MaxPacketSize || p2.Charset != p.Charset ||
 			p2.User != p.User || !bytes.Equal(p2.AuthResponse, p.AuthResponse) || p2.Database != p.Database ||
-			p2.AuthPlugin != p.AuthPlugin || !reflect.DeepEqual(p2.Attributes, p.Attributes) {
+			p2.AuthPlugin != p.AuthPlugin || !reflect.DeepEqual(p2.Attributes, p.Attributes) || p2.MariaDBCaps != p.MariaDBCaps {
 			t.Fatalf("round trip changed the packet: %+v vs %+v", p, p2)
 		}
 	})

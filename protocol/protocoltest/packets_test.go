@@ -297,7 +297,7 @@ func FuzzParseHandshakeResponse(f *testing.F) {
 		}
 		if uint32(d.Capabilities) != h.Capabilities || d.MaxPacketSize != h.MaxPacket || d.Charset != h.Charset ||
 			d.User != h.User || !bytes.Equal(d.AuthResponse, h.AuthResponse) || d.Database != h.DB ||
-			d.AuthPlugin != h.AuthPlugin {
+			d.AuthPlugin != h.AuthPlugin || d.MariaDBCaps != h.MariaDBCapabilities {
 			t.Fatalf("decoders disagree: %+v vs %+v", d, h)
 		}
 		attrs := map[string]string{}
