@@ -158,33 +158,37 @@ func (c *conn) timeArg(t time.Time) time.Time {
 
 // binaryValue converts a binary-protocol value to what the text protocol would have given, so both protocols
 // scan identically. scratch holds formatted dates/times; it is reused for the next row. Values are boxed by bx.
-func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) driver.Value {
+func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) (driver.Value, error) {
 	switch v.Kind {
 	case protocol.ValNull:
-		return nil
+		return nil, nil
 	case protocol.ValInt:
-		return bx.int64(v.I)
+		return bx.int64(v.I), nil
 	case protocol.ValUint:
 		if v.U > math.MaxInt64 {
-			return bx.uint64(v.U)
+			return bx.uint64(v.U), nil
 		}
-		return bx.int64(int64(v.U))
+		return bx.int64(int64(v.U)), nil
 	case protocol.ValFloat32:
-		return bx.float64(float32To64(float32(v.F)))
+		return bx.float64(float32To64(float32(v.F))), nil
 	case protocol.ValFloat64:
-		return bx.float64(v.F)
+		return bx.float64(v.F), nil
 	case protocol.ValBytes:
-		return bx.bytes(v.B)
+		return bx.bytes(v.B), nil
 	case protocol.ValDateTime:
 		if c.cfg.ParseTime {
 			if v.Year == 0 && v.Month == 0 && v.Day == 0 && v.Hour == 0 && v.Minute == 0 && v.Second == 0 && v.Micro == 0 {
-				return bx.time(time.Time{})
+				return bx.time(time.Time{}), nil
 			}
 			loc := c.cfg.Loc
 			if loc == nil {
 				loc = time.UTC
 			}
-			return bx.time(time.Date(int(v.Year), time.Month(v.Month), int(v.Day), int(v.Hour), int(v.Minute), int(v.Second), int(v.Micro)*1000, loc))
+			if !validDateTime(int(v.Year), int(v.Month), int(v.Day), int(v.Hour), int(v.Minute), int(v.Second)) {
+				return nil, fmt.Errorf("rawmysql: column %q: date/time value %04d-%02d-%02d %02d:%02d:%02d has no time.Time equivalent (zero or out-of-range parts); scan it without parseTime",
+					col.Name, v.Year, v.Month, v.Day, v.Hour, v.Minute, v.Second)
+			}
+			return bx.time(time.Date(int(v.Year), time.Month(v.Month), int(v.Day), int(v.Hour), int(v.Minute), int(v.Second), int(v.Micro)*1000, loc)), nil
 		}
 		start := len(*scratch)
 		b := appendDigits(*scratch, int(v.Year), 4)
@@ -202,7 +206,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 			b = appendFraction(b, v.Micro, col.Decimals)
 		}
 		*scratch = b
-		return bx.bytes(b[start:len(b):len(b)])
+		return bx.bytes(b[start:len(b):len(b)]), nil
 	case protocol.ValTime:
 		start := len(*scratch)
 		b := *scratch
@@ -216,9 +220,9 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 		b = appendDigits(b, int(v.Second), 2)
 		b = appendFraction(b, v.Micro, col.Decimals)
 		*scratch = b
-		return bx.bytes(b[start:len(b):len(b)])
+		return bx.bytes(b[start:len(b):len(b)]), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func appendDigits(b []byte, n, width int) []byte {

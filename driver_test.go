@@ -561,3 +561,29 @@ func TestMaxAllowedPacket(t *testing.T) {
 	require.ErrorContains(t, err, "maxAllowedPacket")
 	require.NoError(t, db.QueryRow("SELECT 1").Scan(&one))
 }
+
+// Dates MariaDB can store but time.Time cannot represent (zero parts, or day 31 of February under
+// ALLOW_INVALID_DATES) are an error with parseTime — never silently another date — on both protocols, and
+// scan as text without parseTime.
+func TestInvalidDatesWithParseTime(t *testing.T) {
+	db := openDB(t, "parseTime=true&sql_mode=%27ALLOW_INVALID_DATES%27")
+	tbl := tableName(t)
+	mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT PRIMARY KEY, d DATE, dt DATETIME)")
+	mustExec(t, db, "INSERT INTO "+tbl+" VALUES (1, '2024-02-31', '2024-02-31 10:00:00'), (2, '2024-00-00', '2024-06-00 00:00:00'), (3, '2024-02-29', '2024-02-29 23:59:59')")
+	for _, id := range []int{1, 2} {
+		var d, dt time.Time
+		err := db.QueryRow(fmt.Sprintf("SELECT d, dt FROM %s WHERE id = %d", tbl, id)).Scan(&d, &dt)
+		require.ErrorContains(t, err, "no time.Time equivalent", "text protocol, id %d", id)
+		err = db.QueryRow("SELECT d, dt FROM "+tbl+" WHERE id = ?", id).Scan(&d, &dt)
+		require.ErrorContains(t, err, "no time.Time equivalent", "binary protocol, id %d", id)
+	}
+	var d, dt time.Time
+	require.NoError(t, db.QueryRow("SELECT d, dt FROM "+tbl+" WHERE id = ?", 3).Scan(&d, &dt))
+	assert.Equal(t, time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC), dt)
+
+	raw := openDB(t, "sql_mode=%27ALLOW_INVALID_DATES%27")
+	var ds, dts string
+	require.NoError(t, raw.QueryRow("SELECT d, dt FROM "+tbl+" WHERE id = ?", 1).Scan(&ds, &dts))
+	assert.Equal(t, "2024-02-31", ds)
+	assert.Equal(t, "2024-02-31 10:00:00", dts)
+}

@@ -469,8 +469,20 @@ func parseDateTime(b []byte, loc *time.Location) (time.Time, error) {
 			return time.Time{}, nil
 		}
 	}
+	if !validDateTime(year, month, day, hour, min, sec) {
+		return time.Time{}, fmt.Errorf("date/time value %q has no time.Time equivalent (zero or out-of-range parts, e.g. stored under ALLOW_INVALID_DATES); scan it without parseTime", b)
+	}
 	if loc == nil {
 		loc = time.UTC
 	}
 	return time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc), nil
+}
+
+// validDateTime reports whether the parts name a real calendar date and time, so time.Date does not silently
+// turn, say, 2024-02-31 into March 2nd or 2024-00-00 into November 30th.
+func validDateTime(year, month, day, hour, min, sec int) bool {
+	if month < 1 || month > 12 || day < 1 || hour > 23 || min > 59 || sec > 59 {
+		return false
+	}
+	return day <= time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

@@ -93,7 +93,11 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		r.bbuf = r.bbuf[:0]
 		for i := range r.bvals {
-			dest[i] = r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf, &r.c.box)
+			v, err := r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf, &r.c.box)
+			if err != nil {
+				return r.fail(err)
+			}
+			dest[i] = v
 		}
 		return nil
 	}
