@@ -24,7 +24,8 @@ type wire struct {
 	phase        phase
 	serverCaps   protocol.Capability
 	clientCaps   protocol.Capability
-	sentResponse bool // the HandshakeResponse41 went out (auth phase)
+	mariadbCaps  uint32 // MariaDB extended capabilities the client asked for (MARIADB_CLIENT_CACHE_METADATA)
+	sentResponse bool   // the HandshakeResponse41 went out (auth phase)
 	cmd          protocol.Command
 	binary       bool // rows of COM_STMT_EXECUTE
 	left         int  // column (or parameter) definitions still to come
@@ -160,6 +161,7 @@ func (w *wire) handshakeResponse(p []byte) (string, string, []span) {
 		return "HandshakeResponse41", "undecodable: " + err.Error() + " (masked)", []span{{0, len(p)}}
 	}
 	w.clientCaps = hr.Capabilities
+	w.mariadbCaps = hr.MariaDBCaps
 	// The auth response starts after caps(4) max_packet(4) charset(1) filler(23) user NUL.
 	start := 32 + len(hr.User) + 1
 	switch {
@@ -242,8 +244,18 @@ func (w *wire) server(p []byte) (string, string, []span) {
 			w.phase = phInfile
 			return "LocalInfileRequest", "file=" + strconv.Quote(string(p[1:])), nil
 		}
-		n, _, _ := protocol.ReadLenEncInt(p)
+		n, _, m := protocol.ReadLenEncInt(p)
 		w.left, w.prepCols, w.phase, w.afterDefs = int(n), 0, phDefs, phRows
+		if w.mariadbCaps&protocol.MariaDBClientCacheMetadata != 0 && m > 0 && len(p) == m+1 && p[m] <= 1 {
+			// MARIADB_CLIENT_CACHE_METADATA: a byte says whether the definitions follow; an execution of a
+			// statement whose columns did not change skips them.
+			if p[m] == 0 {
+				w.left = 0
+				w.endDefs()
+				return "ColumnCount", fmt.Sprintf("columns=%d metadata=skipped (cached)", n), nil
+			}
+			return "ColumnCount", fmt.Sprintf("columns=%d metadata=follows", n), nil
+		}
 		return "ColumnCount", fmt.Sprintf("columns=%d", n), nil
 	case phPrepare:
 		if p[0] == 0xff {

@@ -47,6 +47,10 @@ func TestWirePreparedAndInfile(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT name FROM "+tbl+" WHERE id = ?", 2).Scan(&name))
 	require.Equal(t, "two", name)
 	require.Equal(t, phIdle, w.phase, "after a prepared query")
+	// The same statement again: MariaDB skips the unchanged column definitions (cached metadata).
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT name FROM "+tbl+" WHERE id = ?", 1).Scan(&name))
+	require.Equal(t, "one", name)
+	require.Equal(t, phIdle, w.phase, "after a prepared query with cached metadata")
 
 	rows, err := db.QueryContext(ctx, "SELECT 1; SELECT 'a', 'b'")
 	require.NoError(t, err)
@@ -61,7 +65,7 @@ func TestWirePreparedAndInfile(t *testing.T) {
 	for _, want := range []string{
 		`LocalInfileRequest  file="Reader::wire"`, "LocalInfileData", "LocalInfileEnd",
 		"COM_STMT_PREPARE  sql=", "COM_STMT_PREPARE_OK  stmt_id=", "params=1",
-		"COM_STMT_EXECUTE  stmt_id=", "BinaryRow", "SERVER_MORE_RESULTS_EXISTS", `TextRow  values="a" "b"`,
+		"COM_STMT_EXECUTE  stmt_id=", "BinaryRow", "metadata=skipped (cached)", "SERVER_MORE_RESULTS_EXISTS", `TextRow  values="a" "b"`,
 		"... ", // payloads longer than -trace-bytes are cut
 	} {
 		assert.Contains(t, trace, want)
