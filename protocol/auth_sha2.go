@@ -140,17 +140,7 @@ func (cachingSHA2Password) Start(a *AuthState) ([]byte, error) {
 func (p cachingSHA2Password) Continue(a *AuthState, data []byte) ([]byte, bool, error) {
 	const pkt = "AuthMoreData (caching_sha2_password)"
 	if a.Step == sha2KeyRequested {
-		key, err := ParsePublicKey(data)
-		if err != nil {
-			return nil, false, err
-		}
-		a.ServerPubKey = key
-		enc, err := EncryptPassword(a.Password, a.Scramble, key)
-		if err != nil {
-			return nil, false, err
-		}
-		a.Step = sha2PasswordSent
-		return enc, true, nil
+		return encryptWithReceivedKey(a, data)
 	}
 	if len(data) == 0 {
 		return nil, false, protoErr(pkt, "empty packet")
@@ -212,7 +202,13 @@ func (sha256Password) Continue(a *AuthState, data []byte) ([]byte, bool, error) 
 	if a.Step != sha2KeyRequested {
 		return nil, false, protoErr("AuthMoreData (sha256_password)", "unexpected packet of %d bytes", len(data))
 	}
-	key, err := ParsePublicKey(data)
+	return encryptWithReceivedKey(a, data)
+}
+
+// encryptWithReceivedKey answers the public key the server sent on request: the password, RSA-encrypted
+// with it (caching_sha2_password and sha256_password alike).
+func encryptWithReceivedKey(a *AuthState, pem []byte) ([]byte, bool, error) {
+	key, err := ParsePublicKey(pem)
 	if err != nil {
 		return nil, false, err
 	}
