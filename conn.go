@@ -227,6 +227,13 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 			return text, nil, false, err
 		}
 	}
+	if c.cache != nil {
+		if cs := c.cache.get(query); cs != nil {
+			// Warm path: no prepare, so no placeholder scan and no context watch here; execute checks the
+			// argument count against the statement before anything is sent.
+			return "", cs, false, nil
+		}
+	}
 	if err := c.checkPlaceholders(query, args); err != nil {
 		return "", nil, false, err
 	}
