@@ -28,7 +28,7 @@ type conn struct {
 func newConn(pc *protocol.Conn, cfg *Config) *conn {
 	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer)}
 	if cfg.StmtCacheSize > 0 {
-		c.cache = newStmtCache(cfg.StmtCacheSize)
+		c.cache = newStmtCache(cfg.StmtCacheSize, pc.QueueCloseStmt)
 	}
 	pc.LocalInfile = c.localInfile
 	return c

@@ -59,18 +59,12 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 			return cs, false, nil
 		}
 	}
-	if err := c.flushPendingCloses(); err != nil {
-		return nil, false, err
-	}
 	st, err := c.pc.Prepare(query)
 	var se *protocol.ServerError
 	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
 		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
 		// prepare this one outside the cache.
-		c.cache.clear(false)
-		if err := c.flushPendingCloses(); err != nil {
-			return nil, false, err
-		}
+		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
 		st, err = c.pc.Prepare(query)
 		if err != nil {
 			return nil, false, err
@@ -86,18 +80,6 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 	}
 	c.cache.put(cs)
 	return cs, false, nil
-}
-
-// flushPendingCloses queues COM_STMT_CLOSE for evicted and released statements; they have no reply and go
-// out in the same write as the next command.
-func (c *conn) flushPendingCloses() error {
-	if c.cache != nil {
-		for _, id := range c.cache.pendingClose {
-			c.pc.QueueCloseStmt(id)
-		}
-		c.cache.pendingClose = c.cache.pendingClose[:0]
-	}
-	return nil
 }
 
 // Close releases the statement; the server statement is closed unless the cache still holds it.
@@ -172,9 +154,6 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 		return nil, err
 	}
 	c.params = params
-	if err := c.flushPendingCloses(); err != nil {
-		return nil, err
-	}
 	for attempt := 0; ; attempt++ {
 		if err := c.sendLongData(cs.st, params); err != nil {
 			return nil, err
@@ -246,15 +225,12 @@ func (c *conn) execPrepared(ctx context.Context, cs *cachedStmt, args []driver.N
 	if err != nil {
 		return nil, c.finish(ctx, err)
 	}
-	ok, err := drainExec(res)
+	ok, err := res.DrainAll()
 	if err = c.finish(ctx, err); err != nil {
 		return nil, err
 	}
 	return result{affected: int64(ok.AffectedRows), lastID: int64(ok.LastInsertID)}, nil
 }
-
-// drainExec reads every result of an executed statement and returns the last OK.
-func drainExec(res *protocol.Result) (protocol.OKPacket, error) { return res.DrainAll() }
 
 func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Rows, error) {
 	if err := c.pc.Watch(ctx); err != nil {

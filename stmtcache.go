@@ -10,8 +10,9 @@ type stmtCache struct {
 	max        int
 	m          map[string]*cachedStmt
 	head, tail *cachedStmt // most recently used at head
-	// pendingClose holds ids of evicted statements whose COM_STMT_CLOSE is sent before the next command.
-	pendingClose []uint32
+	// closeStmt closes a server statement the cache let go of (protocol.Conn.QueueCloseStmt: the
+	// COM_STMT_CLOSE goes out in the same write as the next command).
+	closeStmt func(id uint32)
 }
 
 // cachedStmt is a prepared statement shared by the cache and the driver.Stmt values using it.
@@ -23,8 +24,8 @@ type cachedStmt struct {
 	prev, next *cachedStmt
 }
 
-func newStmtCache(max int) *stmtCache {
-	return &stmtCache{max: max, m: make(map[string]*cachedStmt)}
+func newStmtCache(max int, closeStmt func(id uint32)) *stmtCache {
+	return &stmtCache{max: max, m: make(map[string]*cachedStmt), closeStmt: closeStmt}
 }
 
 func (sc *stmtCache) unlink(e *cachedStmt) {
@@ -81,7 +82,7 @@ func (sc *stmtCache) remove(e *cachedStmt) {
 	delete(sc.m, e.query)
 	e.cached = false
 	if e.refs == 0 {
-		sc.pendingClose = append(sc.pendingClose, e.st.ID)
+		sc.closeStmt(e.st.ID)
 	}
 }
 
@@ -89,7 +90,7 @@ func (sc *stmtCache) remove(e *cachedStmt) {
 func (sc *stmtCache) release(e *cachedStmt) {
 	e.refs--
 	if e.refs == 0 && !e.cached {
-		sc.pendingClose = append(sc.pendingClose, e.st.ID)
+		sc.closeStmt(e.st.ID)
 	}
 }
 
@@ -100,15 +101,12 @@ func (sc *stmtCache) clear(serverForgot bool) {
 		e.prev, e.next = nil, nil
 		e.cached = false
 		if e.refs == 0 && !serverForgot {
-			sc.pendingClose = append(sc.pendingClose, e.st.ID)
+			sc.closeStmt(e.st.ID)
 		}
 		e = next
 	}
 	sc.head, sc.tail = nil, nil
 	clear(sc.m)
-	if serverForgot {
-		sc.pendingClose = sc.pendingClose[:0]
-	}
 }
 
 func (sc *stmtCache) len() int { return len(sc.m) }
