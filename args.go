@@ -98,8 +98,14 @@ func convertArg(v any, depth int) (any, error) {
 func (c *conn) toParams(args []driver.NamedValue, dst []protocol.Param) ([]protocol.Param, error) {
 	dst = dst[:0]
 	for i := range args {
+		// database/sql already ran CheckNamedValue; convertArg returns those canonical values as they are and
+		// converts anything that bypassed it.
+		val, err := convertArg(args[i].Value, 0)
+		if err != nil {
+			return nil, fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
+		}
 		var p protocol.Param
-		switch v := args[i].Value.(type) {
+		switch v := val.(type) {
 		case nil:
 			p.Kind = protocol.ParamNull
 		case int64:
@@ -129,13 +135,6 @@ func (c *conn) toParams(args []driver.NamedValue, dst []protocol.Param) ([]proto
 			}
 		case time.Time:
 			p.Kind, p.T = protocol.ParamTime, c.timeArg(v)
-		default:
-			cv, err := convertArg(v, 0)
-			if err != nil {
-				return nil, fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
-			}
-			args[i].Value = cv
-			return c.toParams(args, dst)
 		}
 		dst = append(dst, p)
 	}
