@@ -64,58 +64,40 @@ func (b *boxer) release() {
 	}
 }
 
+// slot stores v in the next unused slot of *chunk (a new chunk of n slots when it is used up) and returns the
+// slot's address. A slot is handed out once and never written again.
+func slot[T any](chunk *[]T, n int, v T) unsafe.Pointer {
+	if len(*chunk) == 0 {
+		*chunk = make([]T, n)
+	}
+	p := &(*chunk)[0]
+	*p = v
+	*chunk = (*chunk)[1:]
+	return unsafe.Pointer(p)
+}
+
 func (b *boxer) int64(v int64) driver.Value {
 	if uint64(v) < 256 {
 		return v // the runtime boxes small integers without allocating
 	}
-	if len(b.ints) == 0 {
-		b.ints = make([]int64, boxChunk)
-	}
-	p := &b.ints[0]
-	*p = v
-	b.ints = b.ints[1:]
-	return makeIface(int64Type, unsafe.Pointer(p))
+	return makeIface(int64Type, slot(&b.ints, boxChunk, v))
 }
 
 func (b *boxer) uint64(v uint64) driver.Value {
-	if len(b.uints) == 0 {
-		b.uints = make([]uint64, boxChunk)
-	}
-	p := &b.uints[0]
-	*p = v
-	b.uints = b.uints[1:]
-	return makeIface(uint64Type, unsafe.Pointer(p))
+	return makeIface(uint64Type, slot(&b.uints, boxChunk, v))
 }
 
 func (b *boxer) float64(v float64) driver.Value {
-	if len(b.floats) == 0 {
-		b.floats = make([]float64, boxChunk)
-	}
-	p := &b.floats[0]
-	*p = v
-	b.floats = b.floats[1:]
-	return makeIface(float64Type, unsafe.Pointer(p))
+	return makeIface(float64Type, slot(&b.floats, boxChunk, v))
 }
 
 func (b *boxer) bytes(v []byte) driver.Value {
-	if len(b.slices) == 0 {
-		b.slices = make([][]byte, boxChunk)
-	}
-	p := &b.slices[0]
-	*p = v
-	b.slices = b.slices[1:]
 	if len(v) >= bigValue {
 		b.big = true
 	}
-	return makeIface(bytesType, unsafe.Pointer(p))
+	return makeIface(bytesType, slot(&b.slices, boxChunk, v))
 }
 
 func (b *boxer) time(v time.Time) driver.Value {
-	if len(b.times) == 0 {
-		b.times = make([]time.Time, boxChunk/4)
-	}
-	p := &b.times[0]
-	*p = v
-	b.times = b.times[1:]
-	return makeIface(timeType, unsafe.Pointer(p))
+	return makeIface(timeType, slot(&b.times, boxChunk/4, v))
 }
