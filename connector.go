@@ -51,6 +51,10 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("rawmysql: dial %s %s: %w", cfg.Net, cfg.Addr, ctx.Err())
 		}
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" { // already says "dial <net> <addr>"
+			return nil, fmt.Errorf("%w: rawmysql: %w", driver.ErrBadConn, err)
+		}
 		return nil, fmt.Errorf("%w: rawmysql: dial %s %s: %w", driver.ErrBadConn, cfg.Net, cfg.Addr, err)
 	}
 	opts, err := c.options()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -206,4 +207,19 @@ func TestTimeoutBoundsConnect(t *testing.T) {
 			require.NoError(t, ctx.Err(), "the DSN timeout fired, not the test's own deadline")
 		})
 	}
+}
+
+// A server that is not there: the error names the address once and the cause.
+func TestDialErrorNamesAddressOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there any more
+	db, err := sql.Open("rawmysql", "root@tcp("+addr+")/test?timeout=5s")
+	require.NoError(t, err)
+	defer db.Close()
+	err = db.Ping()
+	require.Error(t, err)
+	require.Equal(t, 1, strings.Count(err.Error(), addr), err.Error())
+	require.Contains(t, err.Error(), "connection refused")
 }
