@@ -3,7 +3,7 @@
 # Go modules of this repository, tested in this order; directories without a go.mod are skipped, so modules can be
 # listed before they exist. Each is tested on its own (GOWORK=off): go.work only lets `go run ./cmd/rawmysql` work
 # from the root.
-MODULES ?= . bench compat cmd/rawmysql examples/tracing
+MODULES ?= . bench compat cmd/rawmysql cmd/rawmysql/demo examples/tracing
 
 # Statements `make run` sends to the embedded server (the sample shop database of cmd/rawmysql).
 DEMO_SQL ?= SELECT VERSION() AS server_version; \
@@ -26,9 +26,13 @@ STATICCHECK := $(GOBIN_DIR)/staticcheck
 .DEFAULT_GOAL := test
 .PHONY: run test deps fuzz lint bench
 
-## run: run the rawmysql CLI against its embedded in-memory server (no database needed) with a demo query set
+## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
-	cd cmd/rawmysql && $(GO) run . -e "$(DEMO_SQL)"
+	@echo "== make run: cmd/rawmysql/demo = the rawmysql client + an embedded go-mysql-server (the client binary itself links no server)"
+	@echo "== on a cold module cache its modules (~440 MB) are downloaded first, then compiled: several minutes; each download is listed"
+	@cd cmd/rawmysql/demo && GOWORK=off $(GO) mod download -x 2>&1 | grep --line-buffered -E '^# get .*\.zip$$' | sed -u 's/^# get /   downloading /' || true
+	@echo "== compiling and starting the demo"
+	cd cmd/rawmysql/demo && GOWORK=off $(GO) run . -e "$(DEMO_SQL)"
 
 ## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver)
 test: deps

@@ -1,6 +1,7 @@
-package main
+package cli
 
 import (
+	"bufio"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
@@ -9,13 +10,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/mattn/go-runewidth"
 )
 
-// formatter prints result sets and status lines.
+// formatter prints result sets and status lines. Every format streams: rows are written as they are read,
+// so the memory a result set needs does not grow with its number of rows (the table format holds a bounded
+// window of rows to measure the column widths, see tableFormatter).
 type formatter interface {
-	// resultSet prints the rows of the current result set and returns how many there were.
-	resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64, error)
+	// resultSet prints the rows of the current result set and returns how many there were. vertical asks for
+	// the \G layout (one "column: value" line per column) in the table format.
+	resultSet(rows *sql.Rows, cols []*sql.ColumnType, vertical bool) (int64, error)
 	// status prints a status line ("3 rows in set (0.00 sec)").
 	status(line string)
 }
@@ -23,7 +28,7 @@ type formatter interface {
 func newFormatter(name string, stdout, stderr io.Writer, timing bool) (formatter, error) {
 	switch name {
 	case "table":
-		return &tableFormatter{out: stdout, timing: timing}, nil
+		return &tableFormatter{out: stdout, timing: timing, window: tableWindowRows, windowBytes: tableWindowBytes}, nil
 	case "csv":
 		return &csvFormatter{out: stdout, stderr: stderr, timing: timing}, nil
 	case "tsv":
@@ -135,80 +140,170 @@ func numeric(c *sql.ColumnType) bool {
 	return false
 }
 
-// tableFormatter prints aligned tables like the mysql client.
+// The table format measures column widths over a window of rows before it prints the first line: up to
+// tableWindowRows rows or tableWindowBytes bytes of values, whichever comes first. A result set that fits is
+// printed exactly as the mysql client prints it; a longer one streams after the window with the widths the
+// window measured, and a later value wider than its column pushes that one line out of alignment (values are
+// never cut).
+const (
+	tableWindowRows  = 1000
+	tableWindowBytes = 4 << 20
+)
+
+// tableFormatter prints aligned tables like the mysql client, or vertical records for \G.
 type tableFormatter struct {
-	out    io.Writer
-	timing bool
+	out         io.Writer
+	timing      bool
+	window      int // rows measured before printing
+	windowBytes int
 }
 
-func (t *tableFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64, error) {
+// displayWidth is the number of terminal columns s takes: wide (CJK) characters count two, combining marks
+// and zero-width joiners none, an emoji sequence two (github.com/mattn/go-runewidth).
+func displayWidth(s string) int { return runewidth.StringWidth(s) }
+
+func cellText(c cell) string {
+	if c.null {
+		return "NULL"
+	}
+	return c.s
+}
+
+func (t *tableFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType, vertical bool) (int64, error) {
+	w := bufio.NewWriterSize(t.out, 64<<10)
+	if vertical {
+		n, err := t.vertical(w, rows, cols)
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+		return n, err
+	}
 	names := columnNames(cols)
 	widths := make([]int, len(cols))
 	for i, n := range names {
-		widths[i] = utf8.RuneCountInString(n)
+		widths[i] = displayWidth(n)
 	}
-	var data [][]cell
-	for rows.Next() {
+	// The window: rows read before anything is printed, to measure the widths.
+	var window [][]cell
+	size := 0
+	more := true
+	for len(window) < t.window && size < t.windowBytes {
+		if !rows.Next() {
+			more = false
+			break
+		}
 		r, err := readRow(rows, len(cols))
 		if err != nil {
 			return 0, err
 		}
 		for i, c := range r {
-			s := c.s
-			if c.null {
-				s = "NULL"
-			}
-			widths[i] = max(widths[i], utf8.RuneCountInString(s))
+			widths[i] = max(widths[i], displayWidth(cellText(c)))
+			size += len(c.s) + 16
 		}
-		data = append(data, r)
+		window = append(window, r)
 	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if len(data) == 0 {
-		return 0, nil // "Empty set", as the mysql client prints no header then
+	if !more {
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if len(window) == 0 {
+			return 0, nil // "Empty set", as the mysql client prints no header then
+		}
 	}
 	right := make([]bool, len(cols))
 	for i, c := range cols {
 		right[i] = numeric(c)
 	}
-	var b strings.Builder
 	sep := func() {
-		b.WriteByte('+')
-		for _, w := range widths {
-			b.WriteString(strings.Repeat("-", w+2))
-			b.WriteByte('+')
-		}
-		b.WriteByte('\n')
-	}
-	line := func(vals []string, alignRight []bool) {
-		b.WriteByte('|')
-		for i, v := range vals {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(v))
-			if alignRight != nil && alignRight[i] {
-				b.WriteString(" " + pad + v + " |")
-			} else {
-				b.WriteString(" " + v + pad + " |")
+		w.WriteByte('+')
+		for _, n := range widths {
+			for range n + 2 {
+				w.WriteByte('-')
 			}
+			w.WriteByte('+')
 		}
-		b.WriteByte('\n')
+		w.WriteByte('\n')
 	}
-	sep()
-	line(names, nil)
-	sep()
-	vals := make([]string, len(cols))
-	for _, r := range data {
+	line := func(r []cell, alignRight []bool) {
+		w.WriteByte('|')
 		for i, c := range r {
-			vals[i] = c.s
-			if c.null {
-				vals[i] = "NULL"
+			v := cellText(c)
+			pad := max(widths[i]-displayWidth(v), 0)
+			w.WriteByte(' ')
+			if alignRight != nil && alignRight[i] {
+				writeSpaces(w, pad)
+				w.WriteString(v)
+			} else {
+				w.WriteString(v)
+				writeSpaces(w, pad)
 			}
+			w.WriteString(" |")
 		}
-		line(vals, right)
+		w.WriteByte('\n')
+	}
+	header := make([]cell, len(names))
+	for i, n := range names {
+		header[i].s = n
 	}
 	sep()
-	_, err := io.WriteString(t.out, b.String())
-	return int64(len(data)), err
+	line(header, nil)
+	sep()
+	n := int64(len(window))
+	for _, r := range window {
+		line(r, right)
+	}
+	window = nil
+	for more && rows.Next() {
+		r, err := readRow(rows, len(cols))
+		if err != nil {
+			w.Flush()
+			return n, err
+		}
+		line(r, right)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		w.Flush()
+		return n, err
+	}
+	sep()
+	return n, w.Flush()
+}
+
+// vertical prints each row as the mysql client does after \G:
+//
+//	*************************** 1. row ***************************
+//	   id: 1
+//	 name: Ada
+func (t *tableFormatter) vertical(w *bufio.Writer, rows *sql.Rows, cols []*sql.ColumnType) (int64, error) {
+	names := columnNames(cols)
+	width := 0
+	for _, n := range names {
+		width = max(width, displayWidth(n))
+	}
+	var n int64
+	for rows.Next() {
+		r, err := readRow(rows, len(cols))
+		if err != nil {
+			return n, err
+		}
+		n++
+		fmt.Fprintf(w, "*************************** %d. row ***************************\n", n)
+		for i, c := range r {
+			writeSpaces(w, width-displayWidth(names[i]))
+			w.WriteString(names[i])
+			w.WriteString(": ")
+			w.WriteString(cellText(c))
+			w.WriteByte('\n')
+		}
+	}
+	return n, rows.Err()
+}
+
+func writeSpaces(w *bufio.Writer, n int) {
+	for range n {
+		w.WriteByte(' ')
+	}
 }
 
 func (t *tableFormatter) status(line string) {
@@ -225,7 +320,7 @@ type csvFormatter struct {
 	timing      bool
 }
 
-func (c *csvFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64, error) {
+func (c *csvFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType, _ bool) (int64, error) {
 	w := csv.NewWriter(c.out)
 	if err := w.Write(columnNames(cols)); err != nil {
 		return 0, err
@@ -270,14 +365,15 @@ type tsvFormatter struct {
 
 var tsvEscaper = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
 
-func (t *tsvFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64, error) {
-	var b strings.Builder
+func (t *tsvFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType, _ bool) (int64, error) {
+	b := bufio.NewWriterSize(t.out, 64<<10)
 	b.WriteString(strings.Join(columnNames(cols), "\t"))
 	b.WriteByte('\n')
 	var n int64
 	for rows.Next() {
 		r, err := readRow(rows, len(cols))
 		if err != nil {
+			b.Flush()
 			return n, err
 		}
 		for i, v := range r {
@@ -287,13 +383,13 @@ func (t *tsvFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64,
 			if v.null {
 				b.WriteString("NULL")
 			} else {
-				b.WriteString(tsvEscaper.Replace(v.s))
+				tsvEscaper.WriteString(b, v.s)
 			}
 		}
 		b.WriteByte('\n')
 		n++
 	}
-	if _, err := io.WriteString(t.out, b.String()); err != nil {
+	if err := b.Flush(); err != nil {
 		return n, err
 	}
 	return n, rows.Err()
@@ -308,7 +404,7 @@ type jsonFormatter struct {
 	timing      bool
 }
 
-func (j *jsonFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64, error) {
+func (j *jsonFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType, _ bool) (int64, error) {
 	names := columnNames(cols)
 	keys := make([][]byte, len(names))
 	for i, n := range names {
@@ -318,13 +414,16 @@ func (j *jsonFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64
 	for i, c := range cols {
 		num[i] = numeric(c)
 	}
-	var b []byte
+	// Rows are appended to b and written out every 64 KiB; on an error the array is still closed, so what was
+	// printed stays valid JSON.
+	b := make([]byte, 0, 64<<10)
 	b = append(b, '[')
 	var n int64
+	var err error
 	for rows.Next() {
-		r, err := readRow(rows, len(cols))
-		if err != nil {
-			return n, err
+		var r []cell
+		if r, err = readRow(rows, len(cols)); err != nil {
+			break
 		}
 		if n > 0 {
 			b = append(b, ',')
@@ -348,12 +447,21 @@ func (j *jsonFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType) (int64
 		}
 		b = append(b, '}')
 		n++
+		if len(b) >= 60<<10 {
+			if _, werr := j.out.Write(b); werr != nil {
+				return n, werr
+			}
+			b = b[:0]
+		}
 	}
 	if n > 0 {
 		b = append(b, '\n')
 	}
 	b = append(b, "]\n"...)
-	if _, err := j.out.Write(b); err != nil {
+	if _, werr := j.out.Write(b); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
 		return n, err
 	}
 	return n, rows.Err()

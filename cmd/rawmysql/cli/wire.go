@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/binary"
@@ -12,14 +12,36 @@ import (
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
-// wire follows the packets of a connection (through rawmysql's Config.PacketTrace), decodes each one by where it
-// comes in the conversation, and prints it when out is not nil. It also records the last OK packet, which gives
-// the CLI the warnings count and info text database/sql does not expose. Authentication data and passwords in
-// SQL (IDENTIFIED BY '...', PASSWORD('...')) are masked, in the decoded fields and in the hex dump.
+// wire follows the packets of every connection the driver opens (through rawmysql's Config.PacketTrace), decodes
+// each one by where it comes in its connection's conversation, and prints it when out is not nil. It also records
+// the last OK packet, which gives the CLI the warnings count and info text database/sql does not expose.
+// Authentication data and passwords in SQL (IDENTIFIED BY '...', PASSWORD('...')) are masked, in the decoded
+// fields and in the hex dump.
+//
+// PacketTrace does not say which connection a packet belongs to, and a second connection can be traced while
+// the first one waits for a reply: the KILL QUERY side connection the driver opens when a statement is
+// cancelled. wire therefore keeps one decoder per connection and routes each packet by its sequence id: a
+// server packet with sequence id 0 is the greeting of a new connection; a client packet with sequence id 0
+// starts a command on a connection waiting for one; any other packet continues the connection whose exchange
+// it follows. A client packet that continues no exchange expecting one from the client is masked whole, so
+// that authentication data is never shown whichever connection it belongs to.
 type wire struct {
 	mu       sync.Mutex
 	out      io.Writer // nil: decode without printing
 	maxBytes int       // hex dump limit per packet
+
+	conns  []*connState // open connections, oldest first
+	recent *connState   // the connection of the previous packet
+	nextID int          // number given to the next connection (shown when there are several)
+
+	last summary // the last OK, or the EOF ending rows, of any connection
+}
+
+// connState decodes the packets of one connection.
+type connState struct {
+	id   int
+	seq  uint8 // sequence id of the last packet
+	last *summary
 
 	phase        phase
 	serverCaps   protocol.Capability
@@ -31,8 +53,8 @@ type wire struct {
 	left         int  // column (or parameter) definitions still to come
 	prepCols     int  // COM_STMT_PREPARE: column definitions after the parameters
 	afterDefs    phase
+	quit         bool // COM_QUIT went out
 
-	last   summary             // the last OK, or the EOF ending rows
 	status protocol.StatusFlag // status flags of the last OK or EOF
 }
 
@@ -62,7 +84,13 @@ const (
 func (w *wire) Trace(dir byte, seq uint8, payload []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	kind, fields, masks := w.decode(dir, payload)
+	c := w.route(dir, seq, payload)
+	kind, fields, masks := c.decode(dir, seq, payload)
+	c.seq = seq
+	w.recent = c
+	if c.quit {
+		w.drop(c)
+	}
 	if w.out == nil {
 		return
 	}
@@ -70,7 +98,11 @@ func (w *wire) Trace(dir byte, seq uint8, payload []byte) {
 	if dir == '<' {
 		arrow = "S->C"
 	}
-	fmt.Fprintf(w.out, "%s seq=%-3d len=%-6d %s", arrow, seq, len(payload), kind)
+	conn := ""
+	if c.id > 1 {
+		conn = fmt.Sprintf(" conn=%d", c.id)
+	}
+	fmt.Fprintf(w.out, "%s%s seq=%-3d len=%-6d %s", arrow, conn, seq, len(payload), kind)
 	if fields != "" {
 		fmt.Fprintf(w.out, "  %s", fields)
 	}
@@ -78,21 +110,102 @@ func (w *wire) Trace(dir byte, seq uint8, payload []byte) {
 	hexDump(w.out, payload, masks, w.maxBytes)
 }
 
+// summary returns the last result's counts.
+func (w *wire) summary() summary {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
+}
+
+// route finds the connection a packet belongs to (see wire).
+func (w *wire) route(dir byte, seq uint8, payload []byte) *connState {
+	if dir == '<' && seq == 0 {
+		return w.open()
+	}
+	var pick *connState
+	for _, c := range w.conns {
+		var fits bool
+		if dir == '>' && seq == 0 {
+			fits = c.phase == phIdle
+		} else {
+			fits = c.phase != phIdle && c.seq+1 == seq && (c.phase == phAuth || (dir == '>') == c.expectsClient())
+		}
+		if !fits {
+			continue
+		}
+		switch {
+		case pick == nil:
+			pick = c
+		case dir == '>' && seq == 0:
+			// Several connections wait for a command: COM_QUIT most likely ends the short-lived one (the
+			// newest), any other command goes to the oldest (the session's).
+			if len(payload) > 0 && protocol.Command(payload[0]) == protocol.ComQuit {
+				pick = c
+			}
+		case c == w.recent:
+			pick = c
+		}
+	}
+	switch {
+	case pick != nil:
+		return pick
+	case w.recent != nil && !w.recent.quit:
+		return w.recent
+	case len(w.conns) > 0:
+		return w.conns[len(w.conns)-1]
+	}
+	return w.open() // a trace started mid-connection
+}
+
+// open starts the decoder of a new connection.
+func (w *wire) open() *connState {
+	w.nextID++
+	c := &connState{id: w.nextID, last: &w.last}
+	w.conns = append(w.conns, c)
+	if len(w.conns) == 1 {
+		// Numbers are shown only while connections overlap: the first connection of a quiet moment is 1.
+		c.id, w.nextID = 1, 1
+	}
+	return c
+}
+
+// drop forgets a connection that sent COM_QUIT.
+func (w *wire) drop(c *connState) {
+	for i, o := range w.conns {
+		if o == c {
+			w.conns = append(w.conns[:i], w.conns[i+1:]...)
+			break
+		}
+	}
+	if w.recent == c {
+		w.recent = nil
+	}
+}
+
+// expectsClient reports whether the connection's next packet comes from the client.
+func (w *connState) expectsClient() bool {
+	switch w.phase {
+	case phHandshake, phAuth, phInfile, phIdle:
+		return true
+	}
+	return false
+}
+
 // span is a byte range [a, b) of a payload to mask.
 type span struct{ a, b int }
 
-func (w *wire) decode(dir byte, p []byte) (kind, fields string, masks []span) {
+func (w *connState) decode(dir byte, seq uint8, p []byte) (kind, fields string, masks []span) {
 	if dir == '>' {
-		return w.client(p)
+		return w.client(seq, p)
 	}
 	return w.server(p)
 }
 
-func (w *wire) deprecateEOF() bool {
+func (w *connState) deprecateEOF() bool {
 	return w.clientCaps.Has(protocol.ClientDeprecateEOF) && w.serverCaps.Has(protocol.ClientDeprecateEOF)
 }
 
-func (w *wire) client(p []byte) (string, string, []span) {
+func (w *connState) client(seq uint8, p []byte) (string, string, []span) {
 	switch w.phase {
 	case phHandshake, phAuth:
 		if !w.sentResponse {
@@ -110,6 +223,11 @@ func (w *wire) client(p []byte) (string, string, []span) {
 			return "LocalInfileEnd", "", nil
 		}
 		return "LocalInfileData", "", nil
+	}
+	if seq != 0 {
+		// Not a command (commands start at sequence id 0) and not a packet this connection expects from the
+		// client: possibly authentication data of a connection the trace did not follow. Shown masked.
+		return "Packet?", fmt.Sprintf("unexpected client packet, <%d bytes masked>", len(p)), []span{{0, len(p)}}
 	}
 	if len(p) == 0 {
 		return "Command?", "empty packet", nil
@@ -144,7 +262,7 @@ func (w *wire) client(p []byte) (string, string, []span) {
 		}
 		return name, "", nil
 	case protocol.ComQuit:
-		w.phase = phIdle
+		w.phase, w.quit = phIdle, true
 		return name, "", nil
 	case protocol.ComInitDB:
 		w.phase = phOK
@@ -155,7 +273,7 @@ func (w *wire) client(p []byte) (string, string, []span) {
 }
 
 // handshakeResponse decodes HandshakeResponse41 and masks its auth response.
-func (w *wire) handshakeResponse(p []byte) (string, string, []span) {
+func (w *connState) handshakeResponse(p []byte) (string, string, []span) {
 	var hr protocol.HandshakeResponse
 	if err := hr.Decode(p); err != nil {
 		return "HandshakeResponse41", "undecodable: " + err.Error() + " (masked)", []span{{0, len(p)}}
@@ -187,7 +305,7 @@ func (w *wire) handshakeResponse(p []byte) (string, string, []span) {
 	return "HandshakeResponse41", fields, []span{{start, end}}
 }
 
-func (w *wire) server(p []byte) (string, string, []span) {
+func (w *connState) server(p []byte) (string, string, []span) {
 	if len(p) == 0 {
 		return "Packet?", "empty packet", nil
 	}
@@ -317,7 +435,7 @@ func (w *wire) server(p []byte) (string, string, []span) {
 }
 
 // endDefs moves past the last definition of a group.
-func (w *wire) endDefs() {
+func (w *connState) endDefs() {
 	if !w.deprecateEOF() {
 		w.phase = phDefsEOF
 		return
@@ -329,13 +447,13 @@ func (w *wire) endDefs() {
 	w.phase = w.afterDefs
 }
 
-func (w *wire) ok(p []byte, kind string) (string, string, []span) {
+func (w *connState) ok(p []byte, kind string) (string, string, []span) {
 	var ok protocol.OKPacket
 	if err := ok.Decode(p); err != nil {
 		return kind, err.Error(), nil
 	}
 	w.status = ok.Status
-	w.last = summary{affected: ok.AffectedRows, lastID: ok.LastInsertID, warnings: ok.Warnings, info: ok.Info}
+	*w.last = summary{affected: ok.AffectedRows, lastID: ok.LastInsertID, warnings: ok.Warnings, info: ok.Info}
 	fields := fmt.Sprintf("affected_rows=%d last_insert_id=%d status=%s warnings=%d", ok.AffectedRows, ok.LastInsertID, ok.Status, ok.Warnings)
 	if ok.Info != "" {
 		fields += " info=" + strconv.Quote(ok.Info)
@@ -344,7 +462,7 @@ func (w *wire) ok(p []byte, kind string) (string, string, []span) {
 }
 
 // eofOrOK decodes the packet ending definitions or rows: an EOF, or an OK with CLIENT_DEPRECATE_EOF.
-func (w *wire) eofOrOK(p []byte, endOfRows bool) (string, string, []span) {
+func (w *connState) eofOrOK(p []byte, endOfRows bool) (string, string, []span) {
 	if len(p) < 9 && !(w.deprecateEOF() && endOfRows) {
 		var eof protocol.EOFPacket
 		if err := eof.Decode(p); err != nil {
@@ -352,14 +470,14 @@ func (w *wire) eofOrOK(p []byte, endOfRows bool) (string, string, []span) {
 		}
 		w.status = eof.Status
 		if endOfRows {
-			w.last = summary{warnings: eof.Warnings}
+			*w.last = summary{warnings: eof.Warnings}
 		}
 		return "EOF", fmt.Sprintf("status=%s warnings=%d", eof.Status, eof.Warnings), nil
 	}
 	return w.ok(p, "OK (end of rows)")
 }
 
-func (w *wire) errOr(kind string, err error) (string, string, []span) {
+func (w *connState) errOr(kind string, err error) (string, string, []span) {
 	if se, ok := err.(*protocol.ServerError); ok {
 		return "ERR", fmt.Sprintf("code=%d sqlstate=%s message=%q", se.Number, se.SQLState, se.Message), nil
 	}
