@@ -3,6 +3,7 @@ module github.com/rawmysql/rawmysql/cmd/rawmysql
 go 1.24.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/mattn/go-runewidth v0.0.31
 	github.com/peterh/liner v1.2.2
 	github.com/rawmysql/rawmysql v0.0.0
@@ -18,7 +19,6 @@ require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/clipperhouse/uax29/v2 v2.2.0 // indirect
 	github.com/containerd/continuity v0.4.5 // indirect
-	github.com/creack/pty v1.1.24 // indirect
 	github.com/docker/cli v27.4.1+incompatible // indirect
 	github.com/docker/docker v27.1.1+incompatible // indirect
 	github.com/docker/go-connections v0.5.0 // indirect
