@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -177,4 +178,17 @@ func TestTerminal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "SELECT 'ab' AS q;\nSELECT 4 AS y;\nSELECT 1 AS a, 'x' AS bb\\G\nDELIMITER //\nSELECT 5 AS five; SELECT 6 AS six //\n"+
 		"DELIMITER ;\nSELECT 8 AS eight;\nSELECT SLEEP(60) AS slept;\nSELECT 9 AS nine;\nquit\n", string(h))
+}
+
+// TestClientLinksNoServer: the embedded go-mysql-server (and go-icu-regex, which took 0.7-1.2 s to initialise
+// at every start) is in the demo module only, not in the client binary this test binary is built from.
+func TestClientLinksNoServer(t *testing.T) {
+	bi, ok := debug.ReadBuildInfo()
+	require.True(t, ok)
+	var mods []string
+	for _, m := range bi.Deps {
+		mods = append(mods, m.Path)
+		assert.NotContains(t, m.Path, "dolthub", "the client links %s", m.Path)
+	}
+	assert.Contains(t, mods, "github.com/peterh/liner")
 }
