@@ -5,7 +5,7 @@
 # from the root.
 MODULES ?= . bench compat cmd/rawmysql cmd/rawmysql/demo examples/tracing
 
-# Statements `make run` sends to the embedded server (the sample shop database of cmd/rawmysql).
+# Statements `make run` sends to the embedded server (the sample shop database of cmd/rawmysql/demo).
 DEMO_SQL ?= SELECT VERSION() AS server_version; \
 	SELECT id, name, city, joined FROM customers ORDER BY id; \
 	SELECT c.name AS customer, COUNT(DISTINCT o.id) AS orders, SUM(i.quantity * p.price) AS spent \
@@ -29,9 +29,9 @@ STATICCHECK := $(GOBIN_DIR)/staticcheck
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
 	@echo "== make run: cmd/rawmysql/demo = the rawmysql client + an embedded go-mysql-server (the client binary itself links no server)"
-	@echo "== on a cold module cache its modules (~440 MB) are downloaded first, then compiled: several minutes; each download is listed"
-	@cd cmd/rawmysql/demo && GOWORK=off $(GO) mod download -x 2>&1 | grep --line-buffered -E '^# get .*\.zip$$' | sed -u 's/^# get /   downloading /' || true
-	@echo "== compiling and starting the demo"
+	@echo "== building it; the first time, its modules (~440 MB) are downloaded and compiled (minutes): each download and package is listed"
+	cd cmd/rawmysql/demo && GOWORK=off $(GO) build -v -o /dev/null .
+	@echo "== running the demo statements"
 	cd cmd/rawmysql/demo && GOWORK=off $(GO) run . -e "$(DEMO_SQL)"
 
 ## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver)
