@@ -53,7 +53,7 @@ type connState struct {
 	left         int  // column (or parameter) definitions still to come
 	prepCols     int  // COM_STMT_PREPARE: column definitions after the parameters
 	afterDefs    phase
-	quit         bool // COM_QUIT went out
+	quit         bool // the connection ends: COM_QUIT went out, or the server refused it
 
 	status protocol.StatusFlag // status flags of the last OK or EOF
 }
@@ -169,7 +169,7 @@ func (w *wire) open() *connState {
 	return c
 }
 
-// drop forgets a connection that sent COM_QUIT.
+// drop forgets a connection that ended.
 func (w *wire) drop(c *connState) {
 	for i, o := range w.conns {
 		if o == c {
@@ -313,6 +313,7 @@ func (w *connState) server(p []byte) (string, string, []span) {
 	case phHandshake:
 		var hs protocol.Handshake
 		if err := hs.Decode(p); err != nil {
+			w.quit = p[0] == 0xff // refused ("Too many connections"): the server closes the connection
 			return w.errOr("Handshake", err)
 		}
 		w.serverCaps = hs.Capabilities
@@ -326,6 +327,7 @@ func (w *connState) server(p []byte) (string, string, []span) {
 			w.phase = phIdle
 			return w.ok(p, "OK")
 		case 0xff:
+			w.quit = true // authentication failed: the server closes the connection
 			return w.errOr("ERR", protocol.DecodeError(p))
 		case 0xfe:
 			var sw protocol.AuthSwitchRequest

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rawmysql/rawmysql"
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -82,4 +83,68 @@ func tracePhases(w *wire) []phase {
 		out = append(out, c.phase)
 	}
 	return out
+}
+
+// TestWireRoutesInterleavedConnections replays, without a server, what the trace sees when a statement is
+// cancelled: a second connection (the driver's KILL QUERY) authenticates and runs while the first one waits
+// for its reply. Each packet must be decoded by its own connection, both authentication responses masked, and
+// the first connection must go on decoding its next command.
+func TestWireRoutesInterleavedConnections(t *testing.T) {
+	caps := protocol.ClientProtocol41 | protocol.ClientSecureConnection | protocol.ClientPluginAuth |
+		protocol.ClientPluginAuthLenencClientData | protocol.ClientDeprecateEOF | protocol.ClientLongFlag
+	greeting := func(id uint32) []byte {
+		hs := protocol.Handshake{ProtocolVersion: 10, ServerVersion: "10.11.0-MariaDB", ConnectionID: id,
+			AuthData: []byte("abcdefghijklmnopqrst"), Capabilities: caps, Charset: 45, AuthPlugin: "mysql_native_password"}
+		return hs.AppendTo(nil)
+	}
+	response := func(secret byte) []byte {
+		hr := protocol.HandshakeResponse{Capabilities: caps, MaxPacketSize: 1 << 24, Charset: 45, User: "app",
+			AuthResponse: bytes.Repeat([]byte{secret}, 20), AuthPlugin: "mysql_native_password"}
+		return hr.AppendTo(nil)
+	}
+	ok := []byte{0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00}
+	query := func(q string) []byte { return append([]byte{byte(protocol.ComQuery)}, q...) }
+	errInterrupted := append([]byte{0xff, 0x25, 0x05, '#'}, "70100Query execution was interrupted"...)
+
+	var out bytes.Buffer
+	w := &wire{out: &out}
+	steps := []struct {
+		dir     byte
+		seq     uint8
+		payload []byte
+	}{
+		{'<', 0, greeting(7)}, {'>', 1, response(0xA1)}, {'<', 2, ok},
+		{'>', 0, query("SELECT SLEEP(60)")},
+		// Ctrl-C: the side connection.
+		{'<', 0, greeting(8)}, {'>', 1, response(0xB2)}, {'<', 2, ok},
+		{'>', 0, query("KILL QUERY 7")}, {'<', 1, ok}, {'>', 0, []byte{byte(protocol.ComQuit)}},
+		// The first connection's reply, then its next statement.
+		{'<', 1, errInterrupted},
+		{'>', 0, query("SELECT 1")}, {'<', 1, []byte{0x01}},
+	}
+	for _, s := range steps {
+		w.Trace(s.dir, s.seq, s.payload)
+	}
+	trace := out.String()
+	t.Log(trace)
+	assert.Equal(t, 2, strings.Count(trace, "HandshakeResponse41  user=\"app\" auth=<20 bytes masked>"))
+	assert.NotContains(t, trace, "a1 a1 a1", "first connection's auth response")
+	assert.NotContains(t, trace, "b2 b2 b2", "second connection's auth response")
+	assert.Contains(t, trace, "C->S conn=2 seq=0   len=13     COM_QUERY  sql=\"KILL QUERY 7\"")
+	assert.Contains(t, trace, "C->S conn=2 seq=0   len=1      COM_QUIT")
+	assert.Contains(t, trace, "S->C seq=1   len=40     ERR  code=1317")
+	assert.Contains(t, trace, "S->C seq=1   len=1      ColumnCount  columns=1")
+	assert.NotContains(t, trace, "Packet?")
+	assert.Equal(t, []phase{phDefs}, tracePhases(w), "one connection left, reading its column definitions")
+
+	// A client packet that continues no exchange is masked whole, whatever it holds.
+	out.Reset()
+	w2 := &wire{out: &out}
+	w2.Trace('<', 0, greeting(9))
+	w2.Trace('>', 1, response(0xC3))
+	w2.Trace('<', 2, ok)
+	w2.Trace('>', 3, response(0xD4)) // e.g. the handshake response of a connection whose greeting was not seen
+	assert.Contains(t, out.String(), "Packet?  unexpected client packet, <")
+	assert.NotContains(t, out.String(), "d4 d4 d4")
+	assert.NotContains(t, out.String(), "c3 c3 c3")
 }
