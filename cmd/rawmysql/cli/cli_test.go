@@ -223,7 +223,7 @@ func TestDisplayWidth(t *testing.T) {
 }
 
 // TestTableStreamsPastWindow: a result set longer than the measuring window prints the window's widths and
-// streams the rest; a later wider value is printed whole (the line is wider, nothing is cut).
+// streams the rest; a later wider value is printed whole and widens its column from there, after a border.
 func TestTableStreamsPastWindow(t *testing.T) {
 	srv := testserver.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -246,10 +246,13 @@ func TestTableStreamsPastWindow(t *testing.T) {
 +---+----+
 | 1 | x  |
 | 2 | xx |
++---+-----+
 | 3 | xxx |
++---+------+
 | 4 | xxxx |
++---+-------+
 | 5 | xxxxx |
-+---+----+
++---+-------+
 `, out.String())
 }
 

@@ -143,8 +143,8 @@ func numeric(c *sql.ColumnType) bool {
 // The table format measures column widths over a window of rows before it prints the first line: up to
 // tableWindowRows rows or tableWindowBytes bytes of values, whichever comes first. A result set that fits is
 // printed exactly as the mysql client prints it; a longer one streams after the window with the widths the
-// window measured, and a later value wider than its column pushes that one line out of alignment (values are
-// never cut).
+// window measured, and when a later value is wider than its column, the column widens from that row on, after
+// a border line (values are never cut, and every line stays aligned with the border above it).
 const (
 	tableWindowRows  = 1000
 	tableWindowBytes = 4 << 20
@@ -258,6 +258,15 @@ func (t *tableFormatter) resultSet(rows *sql.Rows, cols []*sql.ColumnType, verti
 		if err != nil {
 			w.Flush()
 			return n, err
+		}
+		wider := false
+		for i, c := range r {
+			if d := displayWidth(cellText(c)); d > widths[i] {
+				widths[i], wider = d, true
+			}
+		}
+		if wider {
+			sep() // the columns widen from this row on: a border line marks where
 		}
 		line(r, right)
 		n++
