@@ -23,10 +23,14 @@ type conn struct {
 	tr     tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
 	// connector opened this connection; used for the side connection of KILL QUERY (cancel.go).
 	connector *Connector
+	// stickyParams: the server fixes a prepared statement's parameter types at its first execution and
+	// converts later arguments to them (MySQL 8.0.22+, TiDB, Dolt; not MariaDB), so a cached statement is
+	// re-prepared when its argument types change (stmt.go).
+	stickyParams bool
 }
 
 func newConn(pc *protocol.Conn, cfg *Config) *conn {
-	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer)}
+	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !pc.Handshake().IsMariaDB()}
 	if cfg.StmtCacheSize > 0 {
 		c.cache = newStmtCache(cfg.StmtCacheSize, pc.QueueCloseStmt)
 	}

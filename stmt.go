@@ -154,6 +154,17 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 		return nil, err
 	}
 	c.params = params
+	if c.stickyParams && !cs.fits(params) {
+		// The server fixed this statement's parameter types at an earlier execution and would convert these
+		// arguments to them ("hello" to 0): use a fresh server statement for the new types.
+		st, err := c.pc.Prepare(cs.query)
+		if err != nil {
+			return nil, err
+		}
+		c.pc.QueueCloseStmt(cs.st.ID)
+		cs.st = st
+		clear(cs.bound)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := c.sendLongData(cs.st, params); err != nil {
 			return nil, err
@@ -167,6 +178,7 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 			}
 			old := cs.st
 			cs.st = st
+			clear(cs.bound)
 			if se.Number == errNeedReprepare {
 				c.pc.QueueCloseStmt(old.ID)
 			}
@@ -174,8 +186,45 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 			continue
 		}
 		restoreLongData(params)
+		if err == nil && c.stickyParams {
+			cs.bind(params)
+		}
 		return res, err
 	}
+}
+
+// fits reports whether params can run on cs's server statement as bound so far: each non-NULL argument has
+// the kind of the first non-NULL argument executed at its position (NULL fits any type).
+func (cs *cachedStmt) fits(params []protocol.Param) bool {
+	if len(cs.bound) != len(params) {
+		return len(cs.bound) == 0
+	}
+	for i := range params {
+		if k := paramTypeKind(params[i].Kind); k != protocol.ParamNull && cs.bound[i] != protocol.ParamNull && cs.bound[i] != k {
+			return false
+		}
+	}
+	return true
+}
+
+// bind records the kinds of params as fixed by the server for cs's statement (see fits).
+func (cs *cachedStmt) bind(params []protocol.Param) {
+	if len(cs.bound) != len(params) {
+		cs.bound = make([]protocol.ParamKind, len(params))
+	}
+	for i := range params {
+		if cs.bound[i] == protocol.ParamNull {
+			cs.bound[i] = paramTypeKind(params[i].Kind)
+		}
+	}
+}
+
+// paramTypeKind is the type a parameter kind binds (long data is bound as a BLOB, like inline bytes).
+func paramTypeKind(k protocol.ParamKind) protocol.ParamKind {
+	if k == protocol.ParamLongData {
+		return protocol.ParamBytes
+	}
+	return k
 }
 
 // longDataThreshold: string and []byte arguments at least this long go through COM_STMT_SEND_LONG_DATA

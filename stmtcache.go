@@ -17,9 +17,13 @@ type stmtCache struct {
 
 // cachedStmt is a prepared statement shared by the cache and the driver.Stmt values using it.
 type cachedStmt struct {
-	query      string
-	st         *protocol.Stmt
-	refs       int  // driver.Stmt values holding it
+	query string
+	st    *protocol.Stmt
+	refs  int // driver.Stmt values holding it
+	// bound holds, per parameter, the kind of the first non-NULL value executed with this server statement
+	// (0 = none yet). MySQL (and TiDB, Dolt) fix a parameter's type at that execution and convert later
+	// values to it, whatever types COM_STMT_EXECUTE binds; see conn.execute.
+	bound      []protocol.ParamKind
 	cached     bool // still in the cache
 	prev, next *cachedStmt
 }
