@@ -2,6 +2,7 @@ package rawmysql
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -121,6 +122,13 @@ func (c *Connector) options() (protocol.Options, error) {
 		WriteTimeout:            cfg.WriteTimeout,
 		Trace:                   cfg.PacketTrace,
 	}
+	if opportunisticTLS(cfg) {
+		// No tls parameter: encrypt whenever the server offers TLS (MySQL clients' ssl-mode=PREFERRED), so
+		// caching_sha2_password's full authentication never sends the password readable; servers without
+		// TLS are still reached in plaintext. tls=false turns this off, tls=true also verifies the server.
+		opts.TLS = &tls.Config{InsecureSkipVerify: true}
+		opts.TLSPreferred = true
+	}
 	if cfg.MaxAllowedPacket == 0 {
 		opts.MaxPacketSize = 64 << 20 // until the server's value is read
 	}
@@ -221,4 +229,10 @@ func (c *conn) setupSession(ctx context.Context) error {
 func mustCollation(name string) uint8 {
 	id, _ := protocol.CollationID(name)
 	return id
+}
+
+// opportunisticTLS reports whether a connection of cfg tries TLS without requiring it: the default for TCP
+// when neither a tls parameter nor a TLS configuration is given.
+func opportunisticTLS(cfg *Config) bool {
+	return cfg.TLS == nil && cfg.TLSConfig == "" && cfg.Net != "unix"
 }
