@@ -108,6 +108,7 @@ func (c *conn) finish(ctx context.Context, err error) error {
 		} else {
 			err = mapErr(ctxErr(ctx, err))
 		}
+		err = localInfileDisabled(err, c.pc.CurrentQuery())
 		c.logErr(err)
 		return err
 	}
