@@ -29,10 +29,10 @@ type conn struct {
 	stickyParams bool
 }
 
-func newConn(pc *protocol.Conn, cfg *Config) *conn {
+func newConn(pc *protocol.Conn, cfg *Config, budget *stmtBudget) *conn {
 	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !pc.Handshake().IsMariaDB()}
 	if cfg.StmtCacheSize > 0 {
-		c.cache = newStmtCache(cfg.StmtCacheSize, pc.QueueCloseStmt)
+		c.cache = newStmtCache(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
 	}
 	pc.LocalInfile = c.localInfile
 	return c
@@ -47,6 +47,9 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 func (c *conn) Close() error {
 	if c.cfg.Logger != nil {
 		c.logClose()
+	}
+	if c.cache != nil {
+		c.cache.clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
 	return c.pc.Close()
 }
@@ -254,7 +257,14 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 
 // closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same
 // write as the next command (COM_STMT_CLOSE has no reply, so it costs neither a round trip nor a syscall).
+//
+// A statement kept outside the cache because the pool's budget is spent is closed at once instead: an idle
+// connection must not hold it on the server beyond the budget until its next command.
 func (c *conn) closeOwnedLater(cs *cachedStmt) {
+	if cs.closeNow && c.pc.State() == protocol.StateIdle {
+		_ = c.pc.CloseStmt(cs.st.ID) // a failed write breaks the connection, and the server frees its statements
+		return
+	}
 	c.pc.QueueCloseStmt(cs.st.ID)
 }
 

@@ -23,6 +23,8 @@ import (
 //	db := sql.OpenDB(connector)
 type Connector struct {
 	cfg *Config
+	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
+	stmtBudget *stmtBudget
 }
 
 // NewConnector validates cfg and returns a Connector holding a private copy of it.
@@ -34,7 +36,9 @@ func NewConnector(cfg *Config) (*Connector, error) {
 	return newConnector(c), nil
 }
 
-func newConnector(cfg *Config) *Connector { return &Connector{cfg: cfg} }
+func newConnector(cfg *Config) *Connector {
+	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal)}
+}
 
 // Driver returns the rawmysql Driver.
 func (c *Connector) Driver() driver.Driver { return &Driver{} }
@@ -67,7 +71,7 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
-	mc := newConn(pc, cfg)
+	mc := newConn(pc, cfg, c.stmtBudget)
 	mc.enableKillOnCancel(c)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()

@@ -76,9 +76,12 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 	}
 	cs = &cachedStmt{query: query, st: st}
 	if c.cache == nil {
+		return cs, true, nil // outside the cache: closed after use
+	}
+	if !c.cache.put(cs) {
+		cs.closeNow = true // the pool's budget is spent
 		return cs, true, nil
 	}
-	c.cache.put(cs)
 	return cs, false, nil
 }
 
@@ -157,7 +160,7 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 	if c.stickyParams && !cs.fits(params) {
 		// The server fixed this statement's parameter types at an earlier execution and would convert these
 		// arguments to them ("hello" to 0): use a fresh server statement for the new types.
-		st, err := c.pc.Prepare(cs.query)
+		st, err := c.reprepare(cs)
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +175,7 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 		res, err := c.pc.Execute(cs.st, params)
 		var se *protocol.ServerError
 		if attempt == 0 && errors.As(err, &se) && (se.Number == errNeedReprepare || se.Number == errUnknownStmtHandle) {
-			st, perr := c.pc.Prepare(cs.query)
+			st, perr := c.reprepare(cs)
 			if perr != nil {
 				return nil, perr
 			}
@@ -225,6 +228,17 @@ func paramTypeKind(k protocol.ParamKind) protocol.ParamKind {
 		return protocol.ParamBytes
 	}
 	return k
+}
+
+// reprepare prepares cs's text again (for a new server statement). When the server's max_prepared_stmt_count
+// is reached, the connection gives back its other cached statements and tries once more.
+func (c *conn) reprepare(cs *cachedStmt) (*protocol.Stmt, error) {
+	st, err := c.pc.Prepare(cs.query)
+	var se *protocol.ServerError
+	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.dropAllBut(cs) > 0 {
+		st, err = c.pc.Prepare(cs.query)
+	}
+	return st, err
 }
 
 // longDataThreshold: string and []byte arguments at least this long go through COM_STMT_SEND_LONG_DATA
