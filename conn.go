@@ -27,10 +27,15 @@ type conn struct {
 	// converts later arguments to them (MySQL 8.0.22+, TiDB, Dolt; not MariaDB), so a cached statement is
 	// re-prepared when its argument types change (stmt.go).
 	stickyParams bool
+	// timeAsText: time.Time arguments are bound as DATETIME text, not binary DATETIME, for servers built on
+	// the Vitess server code (go-mysql-server, Dolt), whose binary DATETIME decoding drops the leading zeros
+	// of the microseconds (.045 becomes .45) and refuses the zero date (see docs/servers.md).
+	timeAsText bool
 }
 
 func newConn(pc *protocol.Conn, cfg *Config, budget *stmtBudget) *conn {
-	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !pc.Handshake().IsMariaDB()}
+	hs := pc.Handshake()
+	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !hs.IsMariaDB(), timeAsText: hs.IsVitessServer()}
 	if cfg.StmtCacheSize > 0 {
 		c.cache = newStmtCache(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
 	}
