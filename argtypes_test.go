@@ -144,3 +144,47 @@ func TestCachedStatementWhereArgTypes(t *testing.T) {
 		assert.Equal(t, want, got, "%T %v: cached vs fresh statement", tc.arg, tc.arg)
 	}
 }
+
+// After ALTER TABLE ADD COLUMN, a cached SELECT * returns the new column list and its values: the driver uses
+// the column definitions the server sends with each execution (MariaDB: re-sent when they change).
+func TestCachedSelectStarAfterAddColumn(t *testing.T) {
+	db := openDB(t, "")
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, a VARCHAR(10))")
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	mustExec(t, db, "INSERT INTO "+tbl+" VALUES (1, 'x')")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	q := "SELECT * FROM " + tbl + " WHERE id = ?"
+	read := func() ([]string, []any) {
+		rows, err := c.QueryContext(ctx, q, 1)
+		require.NoError(t, err)
+		defer rows.Close()
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.True(t, rows.Next())
+		require.NoError(t, rows.Scan(ptrs...))
+		require.NoError(t, rows.Err())
+		return cols, vals
+	}
+	cols, vals := read()
+	assert.Equal(t, []string{"id", "a"}, cols)
+	assert.Equal(t, []any{int64(1), []byte("x")}, vals)
+	read() // cached now
+	_, err = c.ExecContext(ctx, "ALTER TABLE "+tbl+" ADD COLUMN b BIGINT NOT NULL DEFAULT 42")
+	require.NoError(t, err)
+	for range 2 {
+		cols, vals = read()
+		assert.Equal(t, []string{"id", "a", "b"}, cols)
+		assert.Equal(t, []any{int64(1), []byte("x"), int64(42)}, vals)
+	}
+}

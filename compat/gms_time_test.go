@@ -43,3 +43,41 @@ func TestGMSTimeArguments(t *testing.T) {
 		assert.Equal(t, 1, n, "WHERE dt = %s", v)
 	}
 }
+
+// A cached SELECT * after ALTER TABLE ADD COLUMN returns the new column list and values on go-mysql-server
+// (Dolt was reported to keep the old list; go-mysql-server v0.20 re-sends the new one, which the driver uses).
+func TestGMSCachedSelectStarAfterAddColumn(t *testing.T) {
+	srv, err := embedded.Start("gmsddl")
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	db, err := sql.Open("rawmysql", srv.DSN(""))
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec("CREATE TABLE k (id INT PRIMARY KEY, a VARCHAR(10))")
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO k VALUES (1, 'x')")
+	require.NoError(t, err)
+	read := func() ([]string, []any) {
+		rows, err := db.Query("SELECT * FROM k WHERE id = ?", 1)
+		require.NoError(t, err)
+		defer rows.Close()
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.True(t, rows.Next())
+		require.NoError(t, rows.Scan(ptrs...))
+		return cols, vals
+	}
+	read()
+	read()
+	_, err = db.Exec("ALTER TABLE k ADD COLUMN b BIGINT NOT NULL DEFAULT 42")
+	require.NoError(t, err)
+	cols, vals := read()
+	assert.Equal(t, []string{"id", "a", "b"}, cols)
+	assert.Equal(t, []any{int64(1), []byte("x"), int64(42)}, vals)
+}
