@@ -137,6 +137,19 @@ func TestMySQLCachingSHA2FullAuth(t *testing.T) {
 		})
 	}
 
+	t.Run("fast auth once the cache is warm", func(t *testing.T) {
+		cold(t)
+		_, err := connectOnce(t, mysqlUserDSN(t, user, pw, "", "")) // full authentication over TLS
+		require.NoError(t, err)
+		// The server now has the account cached: the scramble alone logs in, even on plain TCP without a key.
+		tlsOn, err := connectOnce(t, mysqlUserDSN(t, user, pw, "", "tls=false"))
+		require.NoError(t, err)
+		assert.False(t, tlsOn)
+		_, err = connectOnce(t, mysqlUserDSN(t, user, "Wrong-"+pw, "", "tls=false"))
+		var ae *protocol.AuthError
+		require.ErrorAs(t, err, &ae, "a wrong scramble makes the server ask for the full password")
+	})
+
 	t.Run("wrong password is 1045", func(t *testing.T) {
 		for _, params := range []string{"", "tls=skip-verify", "tls=false&allowPublicKeyRetrieval=true"} {
 			cold(t)
