@@ -147,7 +147,7 @@ func TestCustomDialers(t *testing.T) {
 
 func TestTCPKeepAlive(t *testing.T) {
 	srv := testserver.Get(t)
-	db, err := sql.Open("rawmysql", srv.DSN(""))
+	db, err := sql.Open("rawmysql", srv.DSN("tls=false")) // the *net.TCPConn itself, not a TLS wrapper
 	require.NoError(t, err)
 	defer db.Close()
 	rawConn(t, db, func(c *conn) {
