@@ -65,6 +65,7 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
 		// prepare this one outside the cache.
 		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
+		c.cache.serverFull()
 		st, err = c.pc.Prepare(query)
 		if err != nil {
 			return nil, false, err
@@ -236,6 +237,7 @@ func (c *conn) reprepare(cs *cachedStmt) (*protocol.Stmt, error) {
 	st, err := c.pc.Prepare(cs.query)
 	var se *protocol.ServerError
 	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.dropAllBut(cs) > 0 {
+		c.cache.serverFull()
 		st, err = c.pc.Prepare(cs.query)
 	}
 	return st, err

@@ -45,6 +45,18 @@ func TestStmtCacheBudgetShared(t *testing.T) {
 	assert.Equal(t, 1, c.dropAllBut(nil))
 	assert.Equal(t, 0, b.inUse())
 
+	// The pool's 1461 signal: c gives its statements back at its next lookup, a (which signalled) keeps going.
+	require.True(t, a.put(st("a5", 5)))
+	require.True(t, c.put(st("c2", 12)))
+	closed = nil
+	a.serverFull()
+	assert.NotNil(t, a.get("a5"))
+	assert.Nil(t, c.get("c2"), "c cleared its cache")
+	assert.Equal(t, []uint32{12}, closed)
+	assert.Equal(t, 0, c.len())
+	assert.Equal(t, 1, b.inUse())
+	assert.NotNil(t, a.get("a5"))
+
 	unbounded := newStmtCache(2, nil, closeStmt)
 	for i := range 5 {
 		require.True(t, unbounded.put(st(fmt.Sprint("u", i), uint32(100+i))))
@@ -137,8 +149,63 @@ func TestStmtCacheDefaults(t *testing.T) {
 	cfg, err := ParseDSN("/?stmtCacheTotal=0&stmtCacheSize=8")
 	require.NoError(t, err)
 	assert.Equal(t, 0, cfg.StmtCacheTotal)
-	assert.Nil(t, newConnector(cfg).stmtBudget)
+	assert.Zero(t, newConnector(cfg).stmtBudget.max, "no pool-wide bound")
 	assert.Equal(t, "tcp(127.0.0.1:3306)/?stmtCacheSize=8&stmtCacheTotal=0", cfg.FormatDSN())
 	_, err = ParseDSN("/?stmtCacheTotal=-1")
 	assert.ErrorContains(t, err, "stmtCacheTotal")
+}
+
+// Issue 12: when the server's max_prepared_stmt_count is reached (1461), the connection that met it gives its
+// cached statements back and retries, and the other connections of the pool give theirs back at their next
+// query, so the pool does not keep the server full.
+func TestStmtCachePoolReleasesUnder1461(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a second server")
+	}
+	srv := testserver.StartPrivate(t, "--max-prepared-stmt-count=20")
+	cfg, err := ParseDSN(srv.DSN("stmtCacheTotal=0"))
+	require.NoError(t, err)
+	connector, err := NewConnector(cfg)
+	require.NoError(t, err)
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	ctx := context.Background()
+	serverCount := func() int {
+		var name string
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'").Scan(&name, &n))
+		return n
+	}
+	conns := make([]*sql.Conn, 4)
+	for i := range conns {
+		conns[i], err = db.Conn(ctx)
+		require.NoError(t, err)
+		defer conns[i].Close()
+		for j := range 4 {
+			var v int
+			require.NoError(t, conns[i].QueryRowContext(ctx, fmt.Sprintf("SELECT ? + %d", j), 1).Scan(&v))
+		}
+	}
+	require.Equal(t, 16, serverCount())
+
+	// A neighbour takes the rest of the server's statements and keeps them.
+	neighbour, err := sql.Open("rawmysql", srv.DSN("stmtCacheSize=0"))
+	require.NoError(t, err)
+	defer neighbour.Close()
+	for i := range 4 {
+		st, err := neighbour.Prepare(fmt.Sprintf("SELECT ? - %d", i))
+		require.NoError(t, err)
+		defer st.Close()
+	}
+	require.Equal(t, 20, serverCount())
+
+	var v int
+	require.NoError(t, conns[0].QueryRowContext(ctx, "SELECT ? + 100", 1).Scan(&v), "1461, statements given back, retried")
+	assert.Equal(t, 101, v)
+	for _, c := range conns[1:] {
+		require.NoError(t, c.QueryRowContext(ctx, "SELECT ? + 0", 1).Scan(&v)) // was cached: given back first
+		assert.Equal(t, 1, v)
+	}
+	held := serverCount()
+	assert.LessOrEqual(t, held, 4+1+3+1, "neighbour 4, at most one statement per pool connection (plus one closing)")
 }

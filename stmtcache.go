@@ -2,23 +2,22 @@ package rawmysql
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // stmtBudget is the number of statements all connections of one Connector may hold in their caches together
-// (Config.StmtCacheTotal): each cached statement takes one slot, given back when it leaves the cache.
+// (Config.StmtCacheTotal; max 0 = no bound): each cached statement takes one slot, given back when it leaves
+// the cache. It also carries the pool's 1461 signal: when one connection meets the server's
+// max_prepared_stmt_count, every connection of the pool gives its cached statements back at its next query.
 type stmtBudget struct {
 	mu        sync.Mutex
 	used, max int
+	pressure  atomic.Uint64 // incremented at each 1461
 }
 
-func newStmtBudget(max int) *stmtBudget {
-	if max <= 0 {
-		return nil
-	}
-	return &stmtBudget{max: max}
-}
+func newStmtBudget(max int) *stmtBudget { return &stmtBudget{max: max} }
 
 // take reserves one slot; false when the pool already caches max statements.
 func (b *stmtBudget) take() bool {
@@ -27,7 +26,7 @@ func (b *stmtBudget) take() bool {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.used >= b.max {
+	if b.max > 0 && b.used >= b.max {
 		return false
 	}
 	b.used++
@@ -60,7 +59,8 @@ type stmtCache struct {
 	// closeStmt closes a server statement the cache let go of (protocol.Conn.QueueCloseStmt: the
 	// COM_STMT_CLOSE goes out in the same write as the next command).
 	closeStmt func(id uint32)
-	budget    *stmtBudget // shared by the Connector's connections; nil when unbounded
+	budget    *stmtBudget // shared by the Connector's connections (nil in some tests)
+	pressure  uint64      // the budget's 1461 count this cache has answered
 }
 
 // cachedStmt is a prepared statement shared by the cache and the driver.Stmt values using it.
@@ -106,8 +106,16 @@ func (sc *stmtCache) pushFront(e *cachedStmt) {
 	}
 }
 
-// get returns the cached statement for query, marking it most recently used.
+// get returns the cached statement for query, marking it most recently used. After another connection of the
+// pool met the server's max_prepared_stmt_count, the cache first gives all its statements back.
 func (sc *stmtCache) get(query string) *cachedStmt {
+	if sc.budget != nil {
+		if p := sc.budget.pressure.Load(); p != sc.pressure {
+			sc.pressure = p
+			sc.clear(false) // the COM_STMT_CLOSEs go out with the next command
+			return nil
+		}
+	}
 	e := sc.m[query]
 	if e != nil && sc.head != e {
 		sc.unlink(e)
@@ -174,6 +182,14 @@ func (sc *stmtCache) clear(serverForgot bool) {
 	sc.budget.give(len(sc.m))
 	sc.head, sc.tail = nil, nil
 	clear(sc.m)
+}
+
+// serverFull tells the pool that the server refused a statement with 1461: every other connection gives its
+// cached statements back at its next query (this one has already done so).
+func (sc *stmtCache) serverFull() {
+	if sc.budget != nil {
+		sc.pressure = sc.budget.pressure.Add(1)
+	}
 }
 
 // dropAllBut removes every cached statement except keep (under the server's max_prepared_stmt_count
