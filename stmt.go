@@ -190,8 +190,8 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 			continue
 		}
 		restoreLongData(params)
-		if err == nil && c.stickyParams {
-			cs.bind(params)
+		if c.stickyParams && (err == nil || errors.As(err, &se)) {
+			cs.bind(params) // the server ran (or refused) this execution: its types are fixed either way
 		}
 		return res, err
 	}
