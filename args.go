@@ -134,11 +134,46 @@ func (c *conn) toParams(args []driver.NamedValue, dst []protocol.Param) ([]proto
 				p.Kind, p.B = protocol.ParamBytes, v
 			}
 		case time.Time:
-			p.Kind, p.T = protocol.ParamTime, c.timeArg(v)
+			if c.timeAsText {
+				p.Kind, p.S = protocol.ParamString, string(appendDateTimeText(nil, c.timeArg(v)))
+			} else {
+				p.Kind, p.T = protocol.ParamTime, c.timeArg(v)
+			}
 		}
 		dst = append(dst, p)
 	}
 	return dst, nil
+}
+
+// appendDateTimeText appends t's wall clock as DATETIME text, "2006-01-02 15:04:05" with the microseconds
+// (".045", trailing zeros dropped) when there are any; the zero time.Time is the zero date "0000-00-00".
+func appendDateTimeText(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "0000-00-00"...)
+	}
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, ' ')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	if us := t.Nanosecond() / 1000; us != 0 {
+		n := 6
+		for us%10 == 0 {
+			us /= 10
+			n--
+		}
+		b = append(b, '.')
+		b = appendDigits(b, us, n)
+	}
+	return b
 }
 
 // timeArg puts t in the connection's location (the server stores wall-clock values) and truncates it.

@@ -86,15 +86,19 @@ func connectOnce(t *testing.T, dsn string) (tlsOn bool, err error) {
 	return c.pc.TLS(), nil
 }
 
-// transports are the three ways a test account connects: plain TCP, TLS (verified with the test CA) and the
-// unix socket.
+// transports are the ways a test account connects: plain TCP (tls=false), TLS (verified with the test CA),
+// the default (no tls parameter: TLS because the server offers it) and the unix socket.
 func transports(srv *testserver.Server) []struct{ name, network, params string } {
 	return []struct{ name, network, params string }{
-		{"tcp", "tcp", ""},
+		{"tcp", "tcp", "tls=false"},
 		{"tls", "tcp", "tls=true&tls-ca=" + srv.CAFile},
+		{"default", "tcp", ""},
 		{"unix", "unix", ""},
 	}
 }
+
+// transportTLS reports whether the transport named name runs over TLS (see transports).
+func transportTLS(name string) bool { return name == "tls" || name == "default" }
 
 func requirePrivate(t *testing.T, srv *testserver.Server) {
 	t.Helper()
@@ -111,7 +115,7 @@ func TestAuthNativePasswordTransports(t *testing.T) {
 		t.Run(tr.name, func(t *testing.T) {
 			tlsOn, err := connectOnce(t, userDSN(t, srv, tr.network, "rm_native", "native-pw", tr.params))
 			require.NoError(t, err)
-			assert.Equal(t, tr.name == "tls", tlsOn)
+			assert.Equal(t, transportTLS(tr.name), tlsOn)
 		})
 	}
 }
@@ -137,7 +141,7 @@ func TestAuthEd25519Transports(t *testing.T) {
 		t.Run(tr.name, func(t *testing.T) {
 			tlsOn, err := connectOnce(t, userDSN(t, srv, tr.network, "rm_ed", "ed-secret-pw", tr.params))
 			require.NoError(t, err)
-			assert.Equal(t, tr.name == "tls", tlsOn)
+			assert.Equal(t, transportTLS(tr.name), tlsOn)
 		})
 	}
 	t.Run("wrong password", func(t *testing.T) {

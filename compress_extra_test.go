@@ -29,7 +29,7 @@ func TestCompressedWithTLSAndSocket(t *testing.T) {
 			defer dc.Close()
 			c := dc.(*conn)
 			assert.True(t, c.pc.Compressed())
-			assert.Equal(t, tr.name == "tls", c.pc.TLS())
+			assert.Equal(t, transportTLS(tr.name), c.pc.TLS())
 			big := strings.Repeat("0123456789", 300_000) // 3 MB each way
 			v, err := c.queryScalar(ctx, "SELECT '"+big+"'")
 			require.NoError(t, err)

@@ -23,12 +23,21 @@ type conn struct {
 	tr     tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
 	// connector opened this connection; used for the side connection of KILL QUERY (cancel.go).
 	connector *Connector
+	// stickyParams: the server fixes a prepared statement's parameter types at its first execution and
+	// converts later arguments to them (MySQL 8.0.22+, TiDB, Dolt; not MariaDB), so a cached statement is
+	// re-prepared when its argument types change (stmt.go).
+	stickyParams bool
+	// timeAsText: time.Time arguments are bound as DATETIME text, not binary DATETIME, for servers built on
+	// the Vitess server code (go-mysql-server, Dolt), whose binary DATETIME decoding drops the leading zeros
+	// of the microseconds (.045 becomes .45) and refuses the zero date (see docs/servers.md).
+	timeAsText bool
 }
 
-func newConn(pc *protocol.Conn, cfg *Config) *conn {
-	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer)}
+func newConn(pc *protocol.Conn, cfg *Config, budget *stmtBudget) *conn {
+	hs := pc.Handshake()
+	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !hs.IsMariaDB(), timeAsText: hs.IsVitessServer()}
 	if cfg.StmtCacheSize > 0 {
-		c.cache = newStmtCache(cfg.StmtCacheSize, pc.QueueCloseStmt)
+		c.cache = newStmtCache(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
 	}
 	pc.LocalInfile = c.localInfile
 	return c
@@ -43,6 +52,9 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 func (c *conn) Close() error {
 	if c.cfg.Logger != nil {
 		c.logClose()
+	}
+	if c.cache != nil {
+		c.cache.clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
 	return c.pc.Close()
 }
@@ -104,6 +116,7 @@ func (c *conn) finish(ctx context.Context, err error) error {
 		} else {
 			err = mapErr(ctxErr(ctx, err))
 		}
+		err = localInfileDisabled(err, c.pc.CurrentQuery())
 		c.logErr(err)
 		return err
 	}
@@ -249,7 +262,14 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 
 // closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same
 // write as the next command (COM_STMT_CLOSE has no reply, so it costs neither a round trip nor a syscall).
+//
+// A statement kept outside the cache because the pool's budget is spent is closed at once instead: an idle
+// connection must not hold it on the server beyond the budget until its next command.
 func (c *conn) closeOwnedLater(cs *cachedStmt) {
+	if cs.closeNow && c.pc.State() == protocol.StateIdle {
+		_ = c.pc.CloseStmt(cs.st.ID) // a failed write breaks the connection, and the server frees its statements
+		return
+	}
 	c.pc.QueueCloseStmt(cs.st.ID)
 }
 

@@ -2,6 +2,7 @@ package rawmysql
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 //	db := sql.OpenDB(connector)
 type Connector struct {
 	cfg *Config
+	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
+	stmtBudget *stmtBudget
 }
 
 // NewConnector validates cfg and returns a Connector holding a private copy of it.
@@ -33,7 +36,9 @@ func NewConnector(cfg *Config) (*Connector, error) {
 	return newConnector(c), nil
 }
 
-func newConnector(cfg *Config) *Connector { return &Connector{cfg: cfg} }
+func newConnector(cfg *Config) *Connector {
+	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal)}
+}
 
 // Driver returns the rawmysql Driver.
 func (c *Connector) Driver() driver.Driver { return &Driver{} }
@@ -66,7 +71,7 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}
-	mc := newConn(pc, cfg)
+	mc := newConn(pc, cfg, c.stmtBudget)
 	mc.enableKillOnCancel(c)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
@@ -120,6 +125,13 @@ func (c *Connector) options() (protocol.Options, error) {
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
 		Trace:                   cfg.PacketTrace,
+	}
+	if opportunisticTLS(cfg) {
+		// No tls parameter: encrypt whenever the server offers TLS (MySQL clients' ssl-mode=PREFERRED), so
+		// caching_sha2_password's full authentication never sends the password readable; servers without
+		// TLS are still reached in plaintext. tls=false turns this off, tls=true also verifies the server.
+		opts.TLS = &tls.Config{InsecureSkipVerify: true}
+		opts.TLSPreferred = true
 	}
 	if cfg.MaxAllowedPacket == 0 {
 		opts.MaxPacketSize = 64 << 20 // until the server's value is read
@@ -221,4 +233,10 @@ func (c *conn) setupSession(ctx context.Context) error {
 func mustCollation(name string) uint8 {
 	id, _ := protocol.CollationID(name)
 	return id
+}
+
+// opportunisticTLS reports whether a connection of cfg tries TLS without requiring it: the default for TCP
+// when neither a tls parameter nor a TLS configuration is given.
+func opportunisticTLS(cfg *Config) bool {
+	return cfg.TLS == nil && cfg.TLSConfig == "" && cfg.Net != "unix"
 }

@@ -12,8 +12,8 @@
 // style of pgx), Config.PacketTrace, Config.DialFunc, a *tls.Config — build a Config and open the database with
 // NewConnector and sql.OpenDB.
 //
-// Queries with arguments run as server-side prepared statements, cached per connection (stmtCacheSize), so a
-// repeated query costs one round trip; interpolateParams=true interpolates them on the client instead. Server
+// Queries with arguments run as server-side prepared statements, cached per connection (stmtCacheSize) within
+// a budget for the whole pool (stmtCacheTotal), so a repeated query costs one round trip; interpolateParams=true interpolates them on the client instead. Server
 // errors are *MySQLError values with the error number and SQLSTATE. RegisterTLSConfig, RegisterServerPubKey,
 // RegisterDialContext, RegisterLocalFile and RegisterReaderHandler are the registration functions of
 // go-sql-driver/mysql. The wire protocol itself is in the protocol package.

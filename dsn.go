@@ -71,7 +71,11 @@ type Config struct {
 	// DialFunc, when set, dials the server instead of net.Dialer (takes precedence over RegisterDialContext).
 	DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-	StmtCacheSize int // prepared statements cached per connection (default 256, 0 disables)
+	StmtCacheSize int // prepared statements cached per connection (default 64, 0 disables)
+	// StmtCacheTotal bounds the statements cached by all connections of one Connector (one *sql.DB) together,
+	// so that a pool never holds more than this many of the server's max_prepared_stmt_count (default 1000;
+	// 0 = no pool-wide bound, only StmtCacheSize per connection).
+	StmtCacheTotal int
 
 	AllowAllFiles            bool // LOAD DATA LOCAL INFILE may read any file
 	AllowCleartextPasswords  bool // allow mysql_clear_password
@@ -98,7 +102,8 @@ type Config struct {
 const (
 	defaultCollation        = "utf8mb4_general_ci"
 	defaultMaxAllowedPacket = 64 << 20
-	defaultStmtCacheSize    = 256
+	defaultStmtCacheSize    = 64
+	defaultStmtCacheTotal   = 1000
 	defaultPort             = "3306"
 	defaultTCPAddr          = "127.0.0.1:" + defaultPort
 	defaultTCP6Addr         = "[::1]:" + defaultPort
@@ -124,7 +129,7 @@ var (
 )
 
 // NewConfig returns a Config with the defaults: Collation utf8mb4_general_ci, Loc time.UTC, MaxAllowedPacket
-// 64 MiB, StmtCacheSize 256, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
+// 64 MiB, StmtCacheSize 64, StmtCacheTotal 1000, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
 // stay empty; a Connector uses "tcp" and 127.0.0.1:3306 ("/tmp/mysql.sock" for "unix") when they are.
 func NewConfig() *Config {
 	return &Config{
@@ -132,6 +137,7 @@ func NewConfig() *Config {
 		Loc:                  time.UTC,
 		MaxAllowedPacket:     defaultMaxAllowedPacket,
 		StmtCacheSize:        defaultStmtCacheSize,
+		StmtCacheTotal:       defaultStmtCacheTotal,
 		AllowNativePasswords: true,
 		CheckConnLiveness:    true,
 		KillQueryOnCancel:    true,
@@ -178,7 +184,8 @@ func (c *Config) Clone() *Config {
 //	connectionAttributes  "key:value,key2:value2"
 //	loc              time zone name for time.LoadLocation, or Local (default UTC)
 //	maxAllowedPacket bytes, 0 to 1 GiB (default 64 MiB; 0 asks the server)
-//	stmtCacheSize    prepared statements cached per connection (default 256, 0 disables)
+//	stmtCacheSize    prepared statements cached per connection (default 64, 0 disables)
+//	stmtCacheTotal   prepared statements cached by all connections of the pool together (default 1000, 0: no bound)
 //	timeout, readTimeout, writeTimeout, timeTruncate  durations for time.ParseDuration, not negative
 //	serverPubKey     name of a key registered with RegisterServerPubKey
 //	tls              true, false, skip-verify, preferred, or a name registered with RegisterTLSConfig
@@ -400,6 +407,7 @@ var dsnParams = map[string]dsnParam{
 
 	"maxAllowedPacket": intParam(func(c *Config) *int { return &c.MaxAllowedPacket }, defaultMaxAllowedPacket, maxMaxAllowedPacket),
 	"stmtCacheSize":    intParam(func(c *Config) *int { return &c.StmtCacheSize }, defaultStmtCacheSize, -1),
+	"stmtCacheTotal":   intParam(func(c *Config) *int { return &c.StmtCacheTotal }, defaultStmtCacheTotal, -1),
 
 	"loc": {
 		parse: func(c *Config, key, value string) error {
@@ -628,6 +636,9 @@ func (c *Config) normalizeWith(prefix string) error {
 	}
 	if c.StmtCacheSize < 0 {
 		return fmt.Errorf("%sstmtCacheSize: %d is out of range", prefix, c.StmtCacheSize)
+	}
+	if c.StmtCacheTotal < 0 {
+		return fmt.Errorf("%sstmtCacheTotal: %d is out of range", prefix, c.StmtCacheTotal)
 	}
 	for _, d := range []struct {
 		key string

@@ -95,7 +95,8 @@ func TestNewConfigDefaults(t *testing.T) {
 	assert.Equal(t, "utf8mb4_general_ci", c.Collation)
 	assert.Same(t, time.UTC, c.Loc)
 	assert.Equal(t, 64<<20, c.MaxAllowedPacket)
-	assert.Equal(t, 256, c.StmtCacheSize)
+	assert.Equal(t, 64, c.StmtCacheSize)
+	assert.Equal(t, 1000, c.StmtCacheTotal)
 	assert.True(t, c.AllowNativePasswords)
 	assert.True(t, c.CheckConnLiveness)
 	assert.True(t, c.KillQueryOnCancel)
@@ -406,7 +407,7 @@ func TestParseDSNBadValueNamesKey(t *testing.T) {
 		assert.Contains(t, err.Error(), "rawmysql: invalid DSN: "+key+": ")
 		assert.Contains(t, err.Error(), `"maybe"`)
 	}
-	assert.Equal(t, 23, n, "16 booleans, 4 durations, 2 integers and loc")
+	assert.Equal(t, 24, n, "16 booleans, 4 durations, 3 integers and loc")
 }
 
 func TestParseDSNMissingFileIsNotExist(t *testing.T) {
@@ -484,7 +485,7 @@ var formatCases = []struct{ in, out string }{
 		"tcp(127.0.0.1:3306)/?allowNativePasswords=false&checkConnLiveness=false&killQueryOnCancel=false&maxAllowedPacket=0&stmtCacheSize=0"},
 	{"/?parseTime=1&multiStatements=T&timeout=90s&readTimeout=1500ms&interpolateParams=true&collation=utf8mb4_bin",
 		"tcp(127.0.0.1:3306)/?collation=utf8mb4_bin&interpolateParams=true&multiStatements=true&parseTime=true&readTimeout=1.5s&timeout=1m30s"},
-	{"/?maxAllowedPacket=67108864&stmtCacheSize=256&collation=utf8mb4_general_ci&loc=UTC", "tcp(127.0.0.1:3306)/"},
+	{"/?maxAllowedPacket=67108864&stmtCacheSize=64&stmtCacheTotal=1000&collation=utf8mb4_general_ci&loc=UTC", "tcp(127.0.0.1:3306)/"},
 	{"/?tls=preferred", "tcp(127.0.0.1:3306)/?allowFallbackToPlaintext=true&tls=preferred"},
 	{"/?tls=TRUE&charset=utf8mb4", "tcp(127.0.0.1:3306)/?charset=utf8mb4&tls=true"},
 	{"/?tls=0", "tcp(127.0.0.1:3306)/?tls=false"},

@@ -49,8 +49,9 @@ func TestWriteNotRetriedAfterCommandSent(t *testing.T) {
 	insert := "INSERT INTO " + tbl + " (v) VALUES ('once')"
 
 	// Dry run: how many bytes the client sends before the INSERT (connect, ping, CONNECTION_ID()).
+	// tls=false: the fault is placed at a byte offset of the plaintext stream.
 	dry := faultproxy.New(t, srv.Addr)
-	db := proxiedDB(t, srv, dry.Addr(), "")
+	db := proxiedDB(t, srv, dry.Addr(), "tls=false")
 	db.SetMaxOpenConns(1)
 	require.NoError(t, db.Ping())
 	connID(t, db)
@@ -59,7 +60,7 @@ func TestWriteNotRetriedAfterCommandSent(t *testing.T) {
 
 	cmdEnd := before + 4 + 1 + int64(len(insert)) // header, COM_QUERY, query text
 	p := faultproxy.New(t, srv.Addr, faultproxy.Fault{Dir: faultproxy.ToServer, Offset: cmdEnd, Kind: faultproxy.CutAfterForward, ConnIndex: 0})
-	db = proxiedDB(t, srv, p.Addr(), "")
+	db = proxiedDB(t, srv, p.Addr(), "tls=false")
 	db.SetMaxOpenConns(1)
 	require.NoError(t, db.Ping())
 	id := connID(t, db)

@@ -82,3 +82,53 @@ func (c *conn) localInfile(name string) (io.ReadCloser, error) {
 	}
 	return f, nil
 }
+
+// Server errors for LOAD DATA LOCAL refused because the server's local_infile is off.
+const (
+	errLocalInfileDisabled  = 3948 // ER_CLIENT_LOCAL_FILES_DISABLED (MySQL 8.0+)
+	errLoadInfileCapability = 4166 // ER_LOAD_INFILE_CAPABILITY_DISABLED (MariaDB 10.5+)
+	errNotAllowedCommand    = 1148 // ER_NOT_ALLOWED_COMMAND (older MariaDB, MySQL 5.7)
+)
+
+// LocalInfileDisabledError is returned when the server refuses LOAD DATA LOCAL INFILE because its local_infile
+// system variable is off (MySQL 8.0+'s default). It names the setting to change and wraps the server's error,
+// so errors.As to *MySQLError still finds 3948 (MySQL), 4166 (MariaDB 10.5+) or 1148 (older servers).
+type LocalInfileDisabledError struct {
+	Err *MySQLError
+}
+
+// Error says what to change on the server.
+func (e *LocalInfileDisabledError) Error() string {
+	return "rawmysql: LOAD DATA LOCAL INFILE is disabled on the server: its local_infile system variable is OFF " +
+		"(the default of MySQL 8.0+); an administrator must enable it (SET GLOBAL local_infile = ON, on MySQL " +
+		"SET PERSIST to keep it, or local_infile=1 in the server's configuration) — the driver already allows it " +
+		"(RegisterLocalFile, RegisterReaderHandler or allowAllFiles=true choose the files); server said: " +
+		e.Err.Error()
+}
+
+// Unwrap returns the server's error.
+func (e *LocalInfileDisabledError) Unwrap() error { return e.Err }
+
+// localInfileDisabled turns the server's refusal of a LOAD DATA LOCAL statement (query) because local_infile is
+// off into a LocalInfileDisabledError; other errors are returned as they are.
+func localInfileDisabled(err error, query string) error {
+	var se *MySQLError
+	if !errors.As(err, &se) || (se.Number != errLocalInfileDisabled && se.Number != errLoadInfileCapability &&
+		se.Number != errNotAllowedCommand) {
+		return err
+	}
+	var le *LocalInfileDisabledError
+	if errors.As(err, &le) {
+		return err
+	}
+	if se.Number == errNotAllowedCommand && !isLoadDataLocal(query) {
+		return err
+	}
+	return &LocalInfileDisabledError{Err: se}
+}
+
+// isLoadDataLocal reports whether query looks like LOAD DATA LOCAL INFILE (or LOAD XML LOCAL INFILE).
+func isLoadDataLocal(query string) bool {
+	f := strings.Fields(strings.ToUpper(query))
+	return len(f) >= 4 && f[0] == "LOAD" && (f[1] == "DATA" || f[1] == "XML") && (f[2] == "LOCAL" || len(f) > 4 && f[3] == "LOCAL")
+}

@@ -268,7 +268,10 @@ func TestStmtCacheEvictsAndCloses(t *testing.T) {
 	defer conn0.Close()
 	before = comStmtCounters(t, conn0)
 	for i := 0; i < 3; i++ {
-		require.NoError(t, conn0.QueryRowContext(ctx, "SELECT ?", i).Scan(&v))
+		// "? + 0", not a bare "?": MySQL 8.0.22+ re-prepares a statement whose parameter type PREPARE could
+		// not derive at its first execution, and counts that in Com_stmt_prepare (one COM_STMT_PREPARE on
+		// the wire, two in the counter).
+		require.NoError(t, conn0.QueryRowContext(ctx, "SELECT ? + 0", i).Scan(&v))
 	}
 	after = comStmtCounters(t, conn0)
 	assert.Equal(t, 3, after["Com_stmt_prepare"]-before["Com_stmt_prepare"])

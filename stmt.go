@@ -65,6 +65,7 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
 		// prepare this one outside the cache.
 		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
+		c.cache.serverFull()
 		st, err = c.pc.Prepare(query)
 		if err != nil {
 			return nil, false, err
@@ -76,9 +77,12 @@ func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
 	}
 	cs = &cachedStmt{query: query, st: st}
 	if c.cache == nil {
+		return cs, true, nil // outside the cache: closed after use
+	}
+	if !c.cache.put(cs) {
+		cs.closeNow = true // the pool's budget is spent
 		return cs, true, nil
 	}
-	c.cache.put(cs)
 	return cs, false, nil
 }
 
@@ -154,6 +158,17 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 		return nil, err
 	}
 	c.params = params
+	if c.stickyParams && !cs.fits(params) {
+		// The server fixed this statement's parameter types at an earlier execution and would convert these
+		// arguments to them ("hello" to 0): use a fresh server statement for the new types.
+		st, err := c.reprepare(cs)
+		if err != nil {
+			return nil, err
+		}
+		c.pc.QueueCloseStmt(cs.st.ID)
+		cs.st = st
+		clear(cs.bound)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := c.sendLongData(cs.st, params); err != nil {
 			return nil, err
@@ -161,12 +176,13 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 		res, err := c.pc.Execute(cs.st, params)
 		var se *protocol.ServerError
 		if attempt == 0 && errors.As(err, &se) && (se.Number == errNeedReprepare || se.Number == errUnknownStmtHandle) {
-			st, perr := c.pc.Prepare(cs.query)
+			st, perr := c.reprepare(cs)
 			if perr != nil {
 				return nil, perr
 			}
 			old := cs.st
 			cs.st = st
+			clear(cs.bound)
 			if se.Number == errNeedReprepare {
 				c.pc.QueueCloseStmt(old.ID)
 			}
@@ -174,8 +190,57 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 			continue
 		}
 		restoreLongData(params)
+		if c.stickyParams && (err == nil || errors.As(err, &se)) {
+			cs.bind(params) // the server ran (or refused) this execution: its types are fixed either way
+		}
 		return res, err
 	}
+}
+
+// fits reports whether params can run on cs's server statement as bound so far: each non-NULL argument has
+// the kind of the first non-NULL argument executed at its position (NULL fits any type).
+func (cs *cachedStmt) fits(params []protocol.Param) bool {
+	if len(cs.bound) != len(params) {
+		return len(cs.bound) == 0
+	}
+	for i := range params {
+		if k := paramTypeKind(params[i].Kind); k != protocol.ParamNull && cs.bound[i] != protocol.ParamNull && cs.bound[i] != k {
+			return false
+		}
+	}
+	return true
+}
+
+// bind records the kinds of params as fixed by the server for cs's statement (see fits).
+func (cs *cachedStmt) bind(params []protocol.Param) {
+	if len(cs.bound) != len(params) {
+		cs.bound = make([]protocol.ParamKind, len(params))
+	}
+	for i := range params {
+		if cs.bound[i] == protocol.ParamNull {
+			cs.bound[i] = paramTypeKind(params[i].Kind)
+		}
+	}
+}
+
+// paramTypeKind is the type a parameter kind binds (long data is bound as a BLOB, like inline bytes).
+func paramTypeKind(k protocol.ParamKind) protocol.ParamKind {
+	if k == protocol.ParamLongData {
+		return protocol.ParamBytes
+	}
+	return k
+}
+
+// reprepare prepares cs's text again (for a new server statement). When the server's max_prepared_stmt_count
+// is reached, the connection gives back its other cached statements and tries once more.
+func (c *conn) reprepare(cs *cachedStmt) (*protocol.Stmt, error) {
+	st, err := c.pc.Prepare(cs.query)
+	var se *protocol.ServerError
+	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.dropAllBut(cs) > 0 {
+		c.cache.serverFull()
+		st, err = c.pc.Prepare(cs.query)
+	}
+	return st, err
 }
 
 // longDataThreshold: string and []byte arguments at least this long go through COM_STMT_SEND_LONG_DATA

@@ -115,8 +115,21 @@ func TestTLSModes(t *testing.T) {
 		require.NoError(t, err)
 		assert.NotEmpty(t, c)
 	})
-	t.Run("no tls is plaintext", func(t *testing.T) {
+	t.Run("no tls parameter uses the TLS the server offers", func(t *testing.T) {
 		c, err := sslCipher(t, mustParse(t, srv.DSN("")))
+		require.NoError(t, err)
+		assert.NotEmpty(t, c)
+	})
+	t.Run("tls=false is plaintext", func(t *testing.T) {
+		c, err := sslCipher(t, mustParse(t, srv.DSN("tls=false")))
+		require.NoError(t, err)
+		assert.Empty(t, c)
+	})
+	t.Run("unix socket without tls parameter is plaintext", func(t *testing.T) {
+		if srv.Socket == "" {
+			t.Skip("no unix socket")
+		}
+		c, err := sslCipher(t, mustParse(t, "root@unix("+srv.Socket+")/test"))
 		require.NoError(t, err)
 		assert.Empty(t, c)
 	})
@@ -143,11 +156,13 @@ func TestTLSServerWithoutTLS(t *testing.T) {
 		t.Skip("starts a second server")
 	}
 	srv := testserver.StartPrivate(t, "--skip-ssl")
-	t.Run("tls=preferred falls back to plaintext", func(t *testing.T) {
-		c, err := sslCipher(t, mustParse(t, srv.DSN("tls=preferred")))
-		require.NoError(t, err)
-		assert.Empty(t, c)
-	})
+	for _, params := range []string{"tls=preferred", ""} {
+		t.Run("tls="+params+" falls back to plaintext", func(t *testing.T) {
+			c, err := sslCipher(t, mustParse(t, srv.DSN(params)))
+			require.NoError(t, err)
+			assert.Empty(t, c)
+		})
+	}
 	for _, params := range []string{"tls=true", "tls=skip-verify", "tls-ca=" + srv.CAFile} {
 		t.Run(params+" is refused", func(t *testing.T) {
 			_, err := sslCipher(t, mustParse(t, srv.DSN(params)))

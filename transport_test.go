@@ -62,7 +62,7 @@ func TestIPv6(t *testing.T) {
 	require.NoError(t, err)
 	_, port, err := net.SplitHostPort(srv.Addr)
 	require.NoError(t, err)
-	for _, params := range []string{"", "tls=true&tls-ca=" + srv.CAFile} {
+	for _, params := range []string{"tls=false", "tls=true&tls-ca=" + srv.CAFile} {
 		t.Run("params="+params, func(t *testing.T) {
 			dsn := "root@tcp([::1]:" + port + ")/test"
 			if params != "" {
@@ -78,7 +78,7 @@ func TestIPv6(t *testing.T) {
 			require.NoError(t, db.QueryRow("SELECT SUBSTRING_INDEX(USER(), '@', -1)").Scan(&host))
 			assert.Equal(t, "::1", host, "the server saw an IPv6 client")
 			rawConn(t, db, func(c *conn) {
-				assert.Equal(t, params != "", c.pc.TLS())
+				assert.Equal(t, params != "tls=false", c.pc.TLS())
 			})
 		})
 	}
@@ -147,7 +147,7 @@ func TestCustomDialers(t *testing.T) {
 
 func TestTCPKeepAlive(t *testing.T) {
 	srv := testserver.Get(t)
-	db, err := sql.Open("rawmysql", srv.DSN(""))
+	db, err := sql.Open("rawmysql", srv.DSN("tls=false")) // the *net.TCPConn itself, not a TLS wrapper
 	require.NoError(t, err)
 	defer db.Close()
 	rawConn(t, db, func(c *conn) {

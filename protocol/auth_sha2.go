@@ -121,8 +121,9 @@ func allowKeyRetrieval(a *AuthState) bool { return a.Opts != nil && a.Opts.Allow
 
 // needKeyError is the error for a password that may travel neither in clear nor encrypted.
 func needKeyError(plugin string) error {
-	return &AuthError{Plugin: plugin, Msg: "the server needs the password, but the connection is neither TLS " +
-		"nor a unix socket and no RSA public key of the server is known; use TLS (tls=true), pin the server's " +
+	return &AuthError{Plugin: plugin, Msg: "the server asked for the full password (its authentication cache " +
+		"is cold, or the password is wrong), but the connection is neither TLS nor a unix socket and no RSA " +
+		"public key of the server is known, so it was not sent; use TLS (leave tls unset or tls=true), pin the server's " +
 		"key (serverPubKey=<name> registered with RegisterServerPubKey), or let the driver fetch it " +
 		"(allowPublicKeyRetrieval=true, open to a man in the middle)"}
 }

@@ -23,6 +23,18 @@ type Handshake struct {
 // IsMariaDB reports whether the server version names MariaDB.
 func (h *Handshake) IsMariaDB() bool { return strings.Contains(h.ServerVersion, "MariaDB") }
 
+// IsVitessServer reports whether the server runs the MySQL server code of Vitess, which go-mysql-server and
+// Dolt embed: its version names Vitess or Dolt, or its handshake lacks CLIENT_PS_MULTI_RESULTS, which every
+// MySQL (5.5+) and MariaDB server offers and the Vitess server code never does (its default version, "8.0.33",
+// looks like MySQL's).
+func (h *Handshake) IsVitessServer() bool {
+	v := strings.ToLower(h.ServerVersion)
+	if strings.Contains(v, "vitess") || strings.Contains(v, "dolt") {
+		return true
+	}
+	return !h.IsMariaDB() && !h.Capabilities.Has(ClientPSMultiResults)
+}
+
 // Decode parses a Handshake v10 payload. An ERR packet (0xFF) sent instead, e.g. "Host ... is not allowed
 // to connect", is returned as *ServerError.
 func (h *Handshake) Decode(src []byte) error {
