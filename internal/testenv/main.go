@@ -136,29 +136,40 @@ func buildScript() (string, error) {
 	return p, nil
 }
 
-// ensureImage builds rawmysql-test/NAME:latest with build.sh unless the engine already has it. It reports
-// whether it built the image.
+// ensureImage runs build.sh, which builds rawmysql-test/NAME:latest when it is missing or was built from another
+// entrypoint.sh, and returns at once otherwise. Without the script (testenv built elsewhere), an image the
+// engine already has is used as it is. It reports whether the image was missing before.
 func ensureImage(name string) (bool, error) {
 	if err := checkName(name); err != nil {
 		return false, err
 	}
+	missing := true
 	if pool, err := newPool(); err == nil {
 		if _, err := pool.Client.InspectImage(imageRepo + name + ":latest"); err == nil {
-			return false, nil
+			missing = false
 		}
 	}
 	script, err := buildScript()
 	if err != nil {
+		if !missing {
+			return false, nil
+		}
 		return false, err
 	}
-	fmt.Fprintf(os.Stderr, "testenv: image %s%s:latest is missing, building it with %s (minutes, once per machine)\n",
-		imageRepo, name, script)
-	cmd := exec.Command("bash", script, name)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return false, fmt.Errorf("building image %s: %w", name, err)
+	if missing {
+		fmt.Fprintf(os.Stderr, "testenv: image %s%s:latest is missing, building it with %s (minutes, once per machine)\n",
+			imageRepo, name, script)
 	}
-	return true, nil
+	cmd := exec.Command("bash", script, name)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if missing {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
+	if err := cmd.Run(); err != nil {
+		return false, fmt.Errorf("building image %s: %w\n%s", name, err, out.String())
+	}
+	return missing, nil
 }
 
 // newPool connects to the Docker engine (DOCKER_HOST or the local socket) and checks that it answers.

@@ -36,7 +36,7 @@ log() { echo "rawmysql images: $*" >&2; }
 
 if [ "$(id -u)" != 0 ]; then
 	if docker image inspect "$image" >/dev/null 2>&1; then
-		exit 0
+		exit 0 # (a rebuild for a changed entrypoint.sh needs root)
 	fi
 	log "building $image needs root (debootstrap, docker import); run: sudo $0 $name"
 	exit 1
@@ -68,9 +68,15 @@ mkdir -p "$cache/rootfs"
 exec 9>"$cache/$name.lock"
 flock 9
 
-if docker image inspect "$image" >/dev/null 2>&1; then
+# The image records the entry point it was built with; a changed entrypoint.sh rebuilds it (from the cached
+# root filesystem).
+want=$(sha256sum "$here/entrypoint.sh" | cut -c1-16)
+have=$(docker image inspect -f '{{index .Config.Labels "rawmysql.entrypoint"}}' "$image" 2>/dev/null || true)
+if [ "$have" = "$want" ]; then
 	log "$image is cached"
 	exit 0
+elif [ -n "$have" ]; then
+	log "$image was built with another entrypoint.sh: rebuilding"
 fi
 began=$(date +%s)
 
@@ -116,7 +122,8 @@ install -m 0755 "$here/entrypoint.sh" "$rootfs/usr/local/bin/rawmysql-entrypoint
 stage=rawmysql-test/$name:stage
 log "docker import $rootfs as $stage"
 tar -C "$rootfs" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' --exclude='./var/cache/apt/archives/*.deb' -c . |
-	docker import -c 'CMD ["/usr/local/bin/rawmysql-entrypoint"]' -c 'EXPOSE 3306' - "$stage" >/dev/null
+	docker import -c 'CMD ["/usr/local/bin/rawmysql-entrypoint"]' -c 'EXPOSE 3306' \
+		-c "LABEL rawmysql.entrypoint=$want" - "$stage" >/dev/null
 
 # Initialise the data directory once, into the image.
 ctr=rawmysql-build-$name-$$

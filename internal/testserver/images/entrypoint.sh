@@ -58,14 +58,14 @@ SQL
 	set -- --no-defaults --user=root --datadir="$DATADIR" --port=3306 --bind-address=0.0.0.0 \
 		--socket="$sock" --pid-file=/tmp/mysqld.pid --init-file=/etc/rawmysql-init.sql \
 		--local-infile=1 --max-allowed-packet=128M --skip-name-resolve --max-connect-errors=1000000000 \
-		--character-set-server=utf8mb4 --performance-schema=OFF --innodb-buffer-pool-size=64M \
+		--character-set-server=utf8mb4 --innodb-buffer-pool-size=64M \
 		--innodb-flush-log-at-trx-commit=2 --loose-innodb-doublewrite=OFF --skip-log-bin \
 		--loose-secure-file-priv=
 	if [ -f "$SHARED/server-cert.pem" ]; then
 		set -- "$@" --ssl-ca="$SHARED/ca.pem" --ssl-cert="$SHARED/server-cert.pem" --ssl-key="$SHARED/server-key.pem"
 	fi
 	if [ "$FLAVOR" = mariadb ]; then
-		set -- "$@" --collation-server=utf8mb4_general_ci
+		set -- "$@" --collation-server=utf8mb4_general_ci --performance-schema=OFF
 		for dir in /usr/lib/mysql/plugin /usr/lib/*/mariadb*/plugin; do
 			if [ -f "$dir/auth_ed25519.so" ]; then
 				set -- "$@" --plugin-load-add=auth_ed25519
@@ -73,6 +73,7 @@ SQL
 			fi
 		done
 	else
+		# MySQL's defaults otherwise (performance_schema on, utf8mb4_0900_ai_ci): tests see a stock server.
 		set -- "$@" --mysqlx=OFF
 	fi
 	echo "rawmysql-entrypoint: exec $SERVER $*"
