@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -285,6 +286,48 @@ func TestVersionNumbers(t *testing.T) {
 		assert.False(t, s.AtLeast(c.major, c.minor+1), c.version)
 		assert.False(t, s.AtLeast(c.major+1, 0), c.version)
 	}
+}
+
+// The environment `testenv run` sets (RAWMYSQL_TEST_DSN plus certificates, socket and server name) describes
+// the server completely, so tests that need TLS files or the socket run against it too.
+func TestEnvServerWithCertsAndSocket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing answers: the version stays unknown
+	dir := t.TempDir()
+	t.Setenv(EnvDSN, "root@tcp("+addr+")/test?parseTime=true")
+	t.Setenv(EnvCerts, dir)
+	t.Setenv(EnvSocket, filepath.Join(dir, "mysqld.sock"))
+	t.Setenv(EnvFlavor, "mysql-9.7")
+	t.Setenv(EnvServer, "mariadb-11.8") // the DSN wins: no container is started
+
+	s, notes, err := findShared()
+	require.NoError(t, err)
+	require.Empty(t, notes)
+	assert.Equal(t, KindEnv, s.Kind)
+	assert.Equal(t, "mysql-9.7", s.Name)
+	assert.Equal(t, addr, s.Addr)
+	assert.Equal(t, filepath.Join(dir, "mysqld.sock"), s.Socket)
+	assert.Equal(t, filepath.Join(dir, "ca.pem"), s.CAFile)
+	assert.Equal(t, filepath.Join(dir, "client-cert.pem"), s.ClientCertFile)
+	assert.Equal(t, filepath.Join(dir, "client-key.pem"), s.ClientKeyFile)
+	assert.Equal(t, "root@tcp("+addr+")/test?parseTime=true&tls=true", s.DSN("tls=true"))
+
+	// Without the optional variables a unix(...) DSN keeps its own socket.
+	t.Setenv(EnvCerts, "")
+	t.Setenv(EnvSocket, "")
+	t.Setenv(EnvDSN, "root@unix(/tmp/x.sock)/test")
+	s, _, err = findShared()
+	require.NoError(t, err)
+	assert.Equal(t, "/tmp/x.sock", s.Socket)
+	assert.Empty(t, s.CAFile)
+}
+
+func TestUnknownDockerServer(t *testing.T) {
+	_, err := startDocker("mysql-5.1")
+	require.ErrorContains(t, err, "mysql-9.7")
+	require.ErrorContains(t, err, EnvServer)
 }
 
 // dockerShared returns Get's server, skipping unless it runs in Docker (RAWMYSQL_TEST_SERVER).
