@@ -49,6 +49,7 @@ const (
 	imageRepo    = "rawmysql-test/"
 	labelOwner   = "rawmysql-testenv.pid"  // pid of the testenv process that owns the container
 	labelHost    = "rawmysql-testenv.host" // its host name (pids of other machines/namespaces are not checked)
+	labelDir     = "rawmysql-testenv.dir"  // the host directory mounted at /rawmysql (removed with the container)
 	readyTimeout = 3 * time.Minute         // a loaded machine, and the data directory is initialised in the image
 )
 
@@ -228,7 +229,7 @@ func start(name string) (*env, error) {
 		Mounts:       []string{dir + ":/rawmysql"},
 		ExposedPorts: []string{"3306/tcp"},
 		PortBindings: map[docker.Port][]docker.PortBinding{"3306/tcp": {{HostIP: "127.0.0.1", HostPort: "0"}}},
-		Labels:       map[string]string{labelOwner: strconv.Itoa(os.Getpid()), labelHost: host},
+		Labels:       map[string]string{labelOwner: strconv.Itoa(os.Getpid()), labelHost: host, labelDir: dir},
 	}, func(hc *docker.HostConfig) {
 		hc.PublishAllPorts = false // only the 127.0.0.1 binding above
 		hc.AutoRemove = false      // Purge removes it; its log stays readable until then
@@ -416,7 +417,14 @@ func purgeStale(pool *dockertest.Pool, all bool) error {
 		if err != nil && first == nil {
 			first = err
 		}
-		if err == nil && all {
+		if err != nil {
+			continue
+		}
+		if d := c.Labels[labelDir]; c.Labels[labelHost] == host &&
+			strings.HasPrefix(filepath.Base(d), "rawmysql-testenv-") && filepath.Dir(d) == filepath.Clean(os.TempDir()) {
+			_ = os.RemoveAll(d)
+		}
+		if all {
 			fmt.Fprintf(os.Stderr, "testenv: removed container %.12s of testenv pid %d\n", c.ID, pid)
 		}
 	}
