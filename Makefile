@@ -65,11 +65,12 @@ images: testenv
 ## test-server: race-test SERVER_MODULES against SERVER (a container; its image is built first when missing)
 test-server: testenv
 	@"$(TESTENV)" build "$(SERVER)"
-	@set -e; for m in $(SERVER_MODULES); do \
+	@failed=""; for m in $(SERVER_MODULES); do \
 		echo "== $$m: go test on $(SERVER)"; \
 		(cd "$$m" && RAWMYSQL_TEST_SERVER=$(SERVER) RAWMYSQL_TESTENV="$(TESTENV)" RAWMYSQL_REQUIRE_SERVER=1 \
-			GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...); \
-	done
+			GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-server: $(SERVER): failed in:$$failed"; exit 1; fi
 
 ## test-matrix: the integration suite (SERVER_MODULES) on every server of MATRIX; lists the failing ones at the end
 test-matrix: testenv
