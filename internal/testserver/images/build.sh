@@ -129,7 +129,11 @@ tar -C "$rootfs" --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' --
 ctr=rawmysql-build-$name-$$
 trap 'docker rm -f "$ctr" >/dev/null 2>&1 || true' EXIT
 docker run --name "$ctr" "$stage" /usr/local/bin/rawmysql-entrypoint init >&2
+previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 docker commit -c 'CMD ["/usr/local/bin/rawmysql-entrypoint"]' -c 'EXPOSE 3306' "$ctr" "$image" >/dev/null
 docker rm -f "$ctr" >/dev/null
 docker rmi "$stage" >/dev/null
+if [ -n "$previous" ]; then
+	docker rmi "$previous" >/dev/null 2>&1 || true # the image this one replaces (kept while containers use it)
+fi
 log "built $image in $(($(date +%s) - began))s"
