@@ -3,7 +3,18 @@
 # Go modules of this repository, tested in this order; directories without a go.mod are skipped, so modules can be
 # listed before they exist. Each is tested on its own (GOWORK=off): go.work only lets `go run ./cmd/rawmysql` work
 # from the root.
-MODULES ?= . bench compat cmd/rawmysql cmd/rawmysql/demo examples/tracing
+MODULES ?= . bench compat cmd/rawmysql cmd/rawmysql/demo examples/tracing internal/testenv
+
+# The server matrix: RAWMYSQL_TEST_SERVER values (Docker images built once per machine by
+# internal/testserver/images/build.sh), and the modules whose tests talk to a real server.
+MATRIX ?= mysql-9.7 mariadb-10.5 mariadb-10.11 mariadb-11.8
+SERVER_MODULES ?= . cmd/rawmysql compat
+# `make test-server SERVER=...` runs SERVER_MODULES against one server of the matrix.
+SERVER ?= mysql-9.7
+
+# Every go test gets an explicit timeout (Go's default of 10 minutes is too short for a loaded machine).
+TEST_TIMEOUT ?= 30m
+TESTFLAGS ?= -race -count=1
 
 # Statements `make run` sends to the embedded server (the sample shop database of cmd/rawmysql/demo).
 DEMO_SQL ?= SELECT VERSION() AS server_version; \
@@ -24,7 +35,10 @@ GOBIN_DIR := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
 STATICCHECK := $(GOBIN_DIR)/staticcheck
 
 .DEFAULT_GOAL := test
-.PHONY: run test deps fuzz lint bench
+# internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
+TESTENV := $(CURDIR)/.testenv/testenv
+
+.PHONY: run test deps fuzz lint bench testenv images test-server test-matrix
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -39,9 +53,37 @@ test: deps
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
 			echo "== $$m: go vet && go test -race"; \
-			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -race -count=1 ./...); \
+			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...); \
 		fi; \
 	done
+
+## testenv: build internal/testenv, which starts the Docker test servers through dockertest
+testenv:
+	@mkdir -p "$(dir $(TESTENV))"
+	@cd internal/testenv && GOWORK=off $(GO) build -o "$(TESTENV)" .
+
+## images: build the Docker images of every server in MATRIX that is missing (root; debootstrap + docker import)
+images: testenv
+	@set -e; for s in $(MATRIX); do "$(TESTENV)" build "$$s"; done
+
+## test-server: race-test SERVER_MODULES against SERVER (a container; its image is built first when missing)
+test-server: testenv
+	@"$(TESTENV)" build "$(SERVER)"
+	@failed=""; for m in $(SERVER_MODULES); do \
+		echo "== $$m: go test on $(SERVER)"; \
+		(cd "$$m" && RAWMYSQL_TEST_SERVER=$(SERVER) RAWMYSQL_TESTENV="$(TESTENV)" RAWMYSQL_REQUIRE_SERVER=1 \
+			GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-server: $(SERVER): failed in:$$failed"; exit 1; fi
+
+## test-matrix: the integration suite (SERVER_MODULES) on every server of MATRIX; lists the failing ones at the end
+test-matrix: testenv
+	@failed=""; for s in $(MATRIX); do \
+		echo "=== server $$s"; \
+		$(MAKE) --no-print-directory test-server SERVER=$$s || failed="$$failed $$s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-matrix: failed on:$$failed"; exit 1; fi; \
+	echo "test-matrix: passed on $(MATRIX)"
 
 ## deps: make sure a MariaDB server binary is installed for the private test servers (installs it when root)
 deps:
@@ -63,7 +105,7 @@ fuzz:
 		names=$$($(GO) test -list '^Fuzz' "$$pkg") || exit 1; \
 		for name in $$(printf '%s\n' "$$names" | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$name"; \
-			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$pkg"; \
+			$(GO) test -timeout $(TEST_TIMEOUT) -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$pkg"; \
 		done; \
 	done
 

@@ -61,7 +61,9 @@ func TestCompressedLocalInfile(t *testing.T) {
 	pc.LocalInfile = func(name string) (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader(data.String())), nil
 	}
-	_, err = pc.Exec("CREATE OR REPLACE TABLE t_compressed_infile (v VARCHAR(20))")
+	_, err = pc.Exec("DROP TABLE IF EXISTS t_compressed_infile")
+	require.NoError(t, err)
+	_, err = pc.Exec("CREATE TABLE t_compressed_infile (v VARCHAR(20))")
 	require.NoError(t, err)
 	ok, err := pc.Exec("LOAD DATA LOCAL INFILE 'whatever.txt' INTO TABLE t_compressed_infile")
 	require.NoError(t, err)

@@ -57,7 +57,8 @@ func TestCompressedSuite(t *testing.T) {
 	t.Run("PreparedStatements", func(t *testing.T) {
 		db := openDB(t, "")
 		tbl := tableName(t)
-		mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT PRIMARY KEY, b LONGBLOB, s VARCHAR(100))")
+		mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+		mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, b LONGBLOB, s VARCHAR(100))")
 		stmt, err := db.Prepare("INSERT INTO " + tbl + " VALUES (?, ?, ?)")
 		require.NoError(t, err)
 		defer stmt.Close()

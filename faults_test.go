@@ -45,7 +45,8 @@ func TestWriteNotRetriedAfterCommandSent(t *testing.T) {
 	srv := testserver.Get(t)
 	admin := openDB(t, "")
 	tbl := tableName(t)
-	mustExec(t, admin, "CREATE OR REPLACE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
+	mustExec(t, admin, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, admin, "CREATE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
 	insert := "INSERT INTO " + tbl + " (v) VALUES ('once')"
 
 	// Dry run: how many bytes the client sends before the INSERT (connect, ping, CONNECTION_ID()).
@@ -92,7 +93,8 @@ func TestNothingWrittenIsRetried(t *testing.T) {
 	srv := testserver.Get(t)
 	admin := openDB(t, "")
 	tbl := tableName(t)
-	mustExec(t, admin, "CREATE OR REPLACE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
+	mustExec(t, admin, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, admin, "CREATE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
 
 	cfg, err := ParseDSN(srv.DSN(""))
 	require.NoError(t, err)
@@ -150,7 +152,7 @@ func firstAfter(starts []int64, min int64) int64 {
 // afterwards.
 func TestFaultMatrix(t *testing.T) {
 	srv := testserver.Get(t)
-	const resultQuery = "SELECT seq, REPEAT('r', 100) FROM seq_1_to_3000"
+	resultQuery := "SELECT seq, REPEAT('r', 100) FROM " + seqTable(3000) + " s"
 	const largeQuery = "SELECT REPEAT('L', 20 << 20)"
 
 	// A session: ping (connect), a result set, a large value; upTo names the last step run.

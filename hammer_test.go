@@ -23,7 +23,8 @@ func TestHammerOneDB(t *testing.T) {
 	db.SetMaxOpenConns(6)
 	db.SetMaxIdleConns(3)
 	tbl := tableName(t)
-	mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id BIGINT PRIMARY KEY, g INT)")
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id BIGINT PRIMARY KEY, g INT)")
 
 	const goroutines, iterations = 16, 18
 	var (
@@ -95,7 +96,7 @@ func TestHammerOneDB(t *testing.T) {
 					}
 				case 5: // rows abandoned half-read
 					var rows *sql.Rows
-					rows, err = db.QueryContext(ctx, "SELECT seq FROM seq_1_to_5000")
+					rows, err = db.QueryContext(ctx, "SELECT seq FROM "+seqTable(5000)+" s")
 					if err == nil {
 						for j := 0; j < 10 && rows.Next(); j++ {
 						}

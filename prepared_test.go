@@ -35,7 +35,9 @@ func createAllTypesTable(t *testing.T, db *sql.DB, tbl string) []string {
 	defer conn.Close()
 	_, err = conn.ExecContext(ctx, "SET SESSION sql_mode = 'ALLOW_INVALID_DATES'")
 	require.NoError(t, err)
-	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+tbl+" (rowno INT PRIMARY KEY, "+strings.Join(defs, ", ")+")")
+	_, err = conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+tbl)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "CREATE TABLE "+tbl+" (rowno INT PRIMARY KEY, "+strings.Join(defs, ", ")+")")
 	require.NoError(t, err)
 	for r := 0; r < 3; r++ {
 		vals := []string{strconv.Itoa(r)}
@@ -121,7 +123,8 @@ func (v *ptrValuer) Value() (driver.Value, error) { return int64(v.n * 2), nil }
 func TestArgumentBinding(t *testing.T) {
 	for _, params := range []string{"parseTime=true", "parseTime=true&interpolateParams=true", "parseTime=true&stmtCacheSize=0"} {
 		t.Run(params, func(t *testing.T) {
-			db := openDB(t, params+"&loc=Europe%2FBerlin")
+			// sql_mode: strict, but zero dates allowed (MySQL's default adds NO_ZERO_DATE, MariaDB's does not).
+			db := openDB(t, params+"&loc=Europe%2FBerlin&sql_mode=%27STRICT_TRANS_TABLES%27")
 			berlin, err := time.LoadLocation("Europe/Berlin")
 			require.NoError(t, err)
 			n := 42
@@ -163,7 +166,8 @@ func TestArgumentBinding(t *testing.T) {
 			tbl := tableName(t)
 			for i, c := range cases {
 				t.Run(fmt.Sprintf("%d_%T", i, c.arg), func(t *testing.T) {
-					mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (v "+c.typ+")")
+					mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+					mustExec(t, db, "CREATE TABLE "+tbl+" (v "+c.typ+")")
 					_, err := db.Exec("INSERT INTO "+tbl+" VALUES (?)", c.arg)
 					require.NoError(t, err)
 					var got any
@@ -315,7 +319,8 @@ func TestInterpolationAllBytes(t *testing.T) {
 				require.NoError(t, db.QueryRow("SELECT @@SESSION.sql_mode").Scan(&sqlMode))
 				require.Equal(t, strings.Trim(mode, "'"), sqlMode)
 				tbl := tableName(t)
-				mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT PRIMARY KEY, b VARBINARY(300), s VARCHAR(300) CHARACTER SET latin1)")
+				mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+				mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, b VARBINARY(300), s VARCHAR(300) CHARACTER SET latin1)")
 				_, err := db.Exec("INSERT INTO "+tbl+" VALUES (?, ?, NULL)", 0, all)
 				require.NoError(t, err)
 				var got []byte
@@ -354,7 +359,8 @@ func TestInterpolationRefusedForUnsafeCharset(t *testing.T) {
 func TestMultiStatementsAndResults(t *testing.T) {
 	db := openDB(t, "multiStatements=true")
 	tbl := tableName(t)
-	mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v INT)")
 	res, err := db.Exec("INSERT INTO " + tbl + " (v) VALUES (1); INSERT INTO " + tbl + " (v) VALUES (2), (3); SELECT * FROM " + tbl + "; UPDATE " + tbl + " SET v = v + 1 WHERE id > 1")
 	require.NoError(t, err)
 	n, _ := res.RowsAffected()
@@ -466,7 +472,9 @@ func TestLongDataParameter32MiB(t *testing.T) {
 	defer conn.Close()
 	ctx := context.Background()
 	tbl := tableName(t)
-	_, err = conn.ExecContext(ctx, "CREATE OR REPLACE TABLE "+tbl+" (id INT PRIMARY KEY, v LONGBLOB)")
+	_, err = conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+tbl)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v LONGBLOB)")
 	require.NoError(t, err)
 	payload := make([]byte, size)
 	for i := range payload {
@@ -485,7 +493,8 @@ func TestLongDataParameter32MiB(t *testing.T) {
 func TestLoadDataLocal(t *testing.T) {
 	db := openDB(t, "")
 	tbl := tableName(t)
-	mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT PRIMARY KEY, name VARCHAR(20))")
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, name VARCHAR(20))")
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "data.csv")

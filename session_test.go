@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -119,7 +120,7 @@ func TestLivenessCheckDropsDeadConn(t *testing.T) {
 			db := openDB(t, params)
 			db.SetMaxOpenConns(1)
 			id := connID(t, db)
-			_, err := admin.Exec("KILL ?", id)
+			_, err := admin.Exec(fmt.Sprintf("KILL %d", id)) // MySQL 9 refuses placeholders outside DML (error 6413)
 			require.NoError(t, err)
 			waitGone(t, admin, id)
 			_, err = db.Exec("DO 1")
@@ -145,7 +146,7 @@ func TestIsValidReportsBrokenConn(t *testing.T) {
 	defer dc.Close()
 	c := dc.(*conn)
 	require.True(t, c.IsValid())
-	_, err = admin.Exec("KILL ?", c.pc.ConnectionID())
+	_, err = admin.Exec(fmt.Sprintf("KILL %d", c.pc.ConnectionID())) // MySQL 9 refuses placeholders outside DML
 	require.NoError(t, err)
 	waitGone(t, admin, int64(c.pc.ConnectionID()))
 	require.Error(t, c.Ping(context.Background()))
@@ -166,7 +167,8 @@ func TestRejectReadOnly(t *testing.T) {
 			db := openDB(t, params)
 			db.SetMaxOpenConns(1)
 			tbl := tableName(t)
-			mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT PRIMARY KEY)")
+			mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+			mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY)")
 			id := connID(t, db)
 			mustExec(t, db, "SET SESSION TRANSACTION READ ONLY")
 			_, err := db.Exec("INSERT INTO " + tbl + " VALUES (1)")

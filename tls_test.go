@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,11 @@ func sslCipher(t *testing.T, cfg *Config) (cipher string, err error) {
 	}
 	defer dc.Close()
 	c := dc.(*conn)
-	v, err := c.queryScalar(ctx, "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER'")
+	q := "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER'"
+	if !strings.Contains(c.pc.ServerVersion(), "MariaDB") { // MySQL keeps status variables in performance_schema only
+		q = "SELECT VARIABLE_VALUE FROM performance_schema.session_status WHERE VARIABLE_NAME = 'Ssl_cipher'"
+	}
+	v, err := c.queryScalar(ctx, q)
 	if err != nil {
 		return "", err
 	}

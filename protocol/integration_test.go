@@ -36,7 +36,7 @@ func TestConnStateMachine(t *testing.T) {
 	require.True(t, c.Capabilities().Has(protocol.ClientProtocol41|protocol.ClientDeprecateEOF))
 	require.NoError(t, c.Ping())
 
-	res, err := c.Query("SELECT seq FROM seq_1_to_100")
+	res, err := c.Query("WITH RECURSIVE s (seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < 100) SELECT seq FROM s")
 	require.NoError(t, err)
 	require.Equal(t, protocol.StateBusy, c.State())
 	_, err = c.Query("SELECT 1")

@@ -1,127 +1,184 @@
 package testserver
 
 import (
-	"context"
-	"errors"
+	"bufio"
+	"encoding/json"
 	"fmt"
-	"net"
-	"net/url"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/ory/dockertest/v3"
-	"github.com/ory/dockertest/v3/docker"
 )
+
+// Servers lists the names RAWMYSQL_TEST_SERVER accepts: Docker images built by images/build.sh and run by
+// internal/testenv.
+var Servers = []string{"mysql-9.7", "mariadb-10.5", "mariadb-10.11", "mariadb-11.8"}
 
 const (
-	dockerPingTimeout  = 3 * time.Second
-	dockerReadyTimeout = 3 * time.Minute // first start of a MySQL image initialises its data directory
-	dockerExpire       = 30 * 60         // seconds after which the engine removes the container regardless
+	// testenvStartTimeout bounds compiling internal/testenv (first use), building a missing image (debootstrap:
+	// minutes on a fresh machine) and starting the container.
+	testenvStartTimeout = 20 * time.Minute
+	testenvStopTimeout  = time.Minute
 )
 
-// errNoDocker means no Docker engine answered; Get then skips (or fails in CI).
-var errNoDocker = errors.New("no Docker engine answered")
-
-// dockerHandle is a container this package started.
-type dockerHandle struct {
-	pool *dockertest.Pool
-	res  *dockertest.Resource
+// testenvDesc is the JSON line `testenv serve` prints (internal/testenv's Description).
+type testenvDesc struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Addr      string `json:"addr"`
+	Socket    string `json:"socket"`
+	User      string `json:"user"`
+	DBName    string `json:"dbname"`
+	CertDir   string `json:"certDir"`
+	Container string `json:"container"`
 }
 
-// purge removes the container.
+// dockerHandle is a `testenv serve` process; the container lives until its standard input closes.
+type dockerHandle struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{}
+	log   *lockedBuffer // testenv's standard error
+	id    string        // container id
+}
+
+// purge closes testenv's standard input, which makes it remove the container, and waits for it to exit.
 func (d *dockerHandle) purge() error {
-	if err := d.pool.Purge(d.res); err != nil {
-		return fmt.Errorf("rawmysql: testserver: removing container: %w", err)
+	_ = d.stdin.Close()
+	select {
+	case <-d.done:
+	case <-time.After(testenvStopTimeout):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		return fmt.Errorf("rawmysql: testserver: testenv did not remove its container within %v:\n%s",
+			testenvStopTimeout, d.log)
+	}
+	if d.cmd.ProcessState != nil && !d.cmd.ProcessState.Success() {
+		return fmt.Errorf("rawmysql: testserver: testenv: %v:\n%s", d.cmd.ProcessState, d.log)
 	}
 	return nil
 }
 
-// startDocker runs a container of RAWMYSQL_TEST_IMAGE (default DefaultImage) with an empty root password and a
-// database "test", and waits until its published port answers with a MySQL greeting. It returns errNoDocker when
-// no engine answers.
-func startDocker() (*Server, error) {
+// testenvCommand returns the command that runs internal/testenv: the binary named by RAWMYSQL_TESTENV (the
+// Makefile builds it once), else `go run` in the testenv module next to this package's source.
+func testenvCommand(args ...string) (*exec.Cmd, error) {
+	if bin := os.Getenv(EnvTestenv); bin != "" {
+		return exec.Command(bin, args...), nil
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return nil, fmt.Errorf("rawmysql: testserver: cannot locate internal/testenv; set %s", EnvTestenv)
+	}
+	dir := filepath.Join(filepath.Dir(file), "..", "testenv")
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		return nil, fmt.Errorf("rawmysql: testserver: internal/testenv not found (%v); set %s", err, EnvTestenv)
+	}
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	cmd := exec.Command(goBin, append([]string{"run", "."}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	return cmd, nil
+}
+
+// startDocker starts a container of the named server through `testenv serve` and waits for its description.
+func startDocker(name string) (*Server, error) {
+	known := false
+	for _, s := range Servers {
+		known = known || s == name
+	}
+	if !known {
+		return nil, fmt.Errorf("rawmysql: testserver: %s=%q: want one of %s", EnvServer, name, strings.Join(Servers, ", "))
+	}
 	began := time.Now()
-	pool, err := dockertest.NewPool("")
+	cmd, err := testenvCommand("serve", name)
 	if err != nil {
-		return nil, errNoDocker
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dockerPingTimeout)
-	err = pool.Client.PingWithContext(ctx)
-	cancel()
+	h := &dockerHandle{cmd: cmd, done: make(chan struct{}), log: &lockedBuffer{}}
+	cmd.Stderr = h.log
+	if h.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, errNoDocker
+		return nil, err
 	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("rawmysql: testserver: starting testenv: %w", err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(h.done)
+	}()
 
-	image := os.Getenv(EnvImage)
-	if image == "" {
-		image = DefaultImage
+	type result struct {
+		line string
+		err  error
 	}
-	repo, tag := splitImage(image)
-	res, err := pool.RunWithOptions(&dockertest.RunOptions{
-		Repository: repo,
-		Tag:        tag,
-		Env: []string{
-			"MYSQL_ALLOW_EMPTY_PASSWORD=yes", "MYSQL_DATABASE=test",
-			"MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1", "MARIADB_DATABASE=test",
-		},
-		// Arguments starting with "-" are passed to the server by the official images' entrypoints.
-		Cmd: []string{
-			"--local-infile=1", "--max-allowed-packet=128M", "--max-connect-errors=1000000000",
-			"--character-set-server=utf8mb4",
-		},
-	}, func(hc *docker.HostConfig) {
-		hc.AutoRemove = true
-		hc.RestartPolicy = docker.RestartPolicy{Name: "no"}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("rawmysql: testserver: starting container %s: %w", image, err)
+	got := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		got <- result{line, err}
+	}()
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(testenvStartTimeout):
+		r.err = fmt.Errorf("no server within %v", testenvStartTimeout)
 	}
-	h := &dockerHandle{pool: pool, res: res}
-	_ = res.Expire(dockerExpire)
-
-	hostPort := res.GetHostPort("3306/tcp")
-	_, port, err := net.SplitHostPort(hostPort)
-	if err != nil {
-		_ = h.purge()
-		return nil, fmt.Errorf("rawmysql: testserver: container %s publishes no port 3306", image)
+	var d testenvDesc
+	if r.err == nil {
+		r.err = json.Unmarshal([]byte(r.line), &d)
 	}
-	addr := net.JoinHostPort(dockerHost(), port)
-
-	deadline := time.Now().Add(dockerReadyTimeout)
-	for {
-		// The images first run a temporary server without networking, so the first greeting over TCP comes
-		// from the final server.
-		version, err := probeHandshake("tcp", addr, 2*time.Second)
-		if err == nil {
-			s := &Server{Addr: addr, User: "root", DBName: "test", Kind: KindDocker, Version: version,
-				docker: h, startDur: time.Since(began)}
-			register(s)
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			_ = h.purge()
-			return nil, fmt.Errorf("rawmysql: testserver: container %s did not answer on %s within %v: %v",
-				image, addr, dockerReadyTimeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
+	if r.err != nil {
+		_ = h.stdin.Close()
+		_ = cmd.Process.Kill()
+		<-h.done
+		return nil, fmt.Errorf("rawmysql: testserver: %s through internal/testenv: %v\n%s", name, r.err, h.log)
 	}
+	h.id = d.Container
+	s := &Server{
+		Addr: d.Addr, Socket: d.Socket, User: d.User, DBName: d.DBName, Kind: KindDocker, Version: d.Version,
+		Name: name, docker: h, startDur: time.Since(began),
+	}
+	s.setCerts(d.CertDir)
+	register(s)
+	return s, nil
 }
 
-// splitImage splits "repo:tag" (the tag defaults to "latest"; a ':' in a registry host name is not a tag).
-func splitImage(image string) (repo, tag string) {
-	i := strings.LastIndexByte(image, ':')
-	if i < 0 || strings.Contains(image[i:], "/") {
-		return image, "latest"
+// setCerts fills the TLS file names from a directory written by WriteTLSFiles.
+func (s *Server) setCerts(dir string) {
+	if dir == "" {
+		return
 	}
-	return image[:i], image[i+1:]
+	s.CAFile = filepath.Join(dir, "ca.pem")
+	s.ServerCertFile = filepath.Join(dir, "server-cert.pem")
+	s.ServerKeyFile = filepath.Join(dir, "server-key.pem")
+	s.ClientCertFile = filepath.Join(dir, "client-cert.pem")
+	s.ClientKeyFile = filepath.Join(dir, "client-key.pem")
 }
 
-// dockerHost is the host where published ports appear: the engine's host for a tcp:// DOCKER_HOST, else the
-// loopback address.
-func dockerHost() string {
-	if u, err := url.Parse(os.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "tcp" && u.Hostname() != "" {
-		return u.Hostname()
-	}
-	return "127.0.0.1"
+// lockedBuffer collects a child's standard error.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.TrimSpace(l.b.String())
 }

@@ -159,6 +159,7 @@ func startPrivate(bin string, extra []string) (s *Server, err error) {
 		"--bind-address=127.0.0.1",
 		"--pid-file="+filepath.Join(dir, serverPidFile),
 		"--log-error="+p.errLog,
+		"--tmpdir="+dir,
 		"--init-file="+initFile,
 		"--ssl-ca="+certs.CA,
 		"--ssl-cert="+certs.ServerCert,
@@ -264,6 +265,9 @@ func initDataDir(bin string, flavor serverFlavor, dataDir, dir string) error {
 		}
 		cmd = exec.Command(bin, args...)
 	}
+	// Its own temporary directory: concurrent installs in a shared /tmp have failed deleting each other's
+	// #sql-temptable files ("Error on delete of '/tmp/#sql-temptable-…'").
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 	out, err := cmd.CombinedOutput()
 	if len(out) > 0 {
 		f, ferr := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

@@ -2,15 +2,18 @@
 //
 // Get looks for a server in this order:
 //
-//  1. the DSN in the environment variable RAWMYSQL_TEST_DSN (go-sql-driver grammar);
-//  2. a private server started from mariadbd (or mysqld) found on PATH, in a temporary directory, on a free
-//     loopback port, with generated TLS certificates;
-//  3. a container of RAWMYSQL_TEST_IMAGE (default mysql:8.4) when a Docker engine answers;
+//  1. the DSN in the environment variable RAWMYSQL_TEST_DSN (go-sql-driver grammar), with optional TLS files
+//     (RAWMYSQL_TEST_CERTS) and unix socket (RAWMYSQL_TEST_SOCKET);
+//  2. a Docker container of the server named by RAWMYSQL_TEST_SERVER (mysql-9.7, mariadb-10.5, mariadb-10.11,
+//     mariadb-11.8), started through dockertest by the separate module internal/testenv (so that the driver's
+//     module does not depend on Docker modules); its image is built on first use by images/build.sh;
+//  3. a private server started from mariadbd (or mysqld) found on PATH, in a temporary directory, on a free
+//     loopback port, with generated TLS certificates — the quick default;
 //  4. none: the test is skipped, or failed when CI is set or RAWMYSQL_REQUIRE_SERVER=1.
 //
 // The server found by Get is shared by all tests of one test binary; the package's TestMain must call Main so
-// that it is stopped at the end. This package never imports the driver under test: admin statements go through
-// the mariadb/mysql command-line client (Server.Exec).
+// that it is stopped (and a container removed) at the end. This package never imports the driver under test:
+// admin statements go through the mariadb/mysql command-line client (Server.Exec).
 package testserver
 
 import (
@@ -28,18 +31,23 @@ import (
 const (
 	// EnvDSN names a server to use instead of starting one (go-sql-driver DSN grammar).
 	EnvDSN = "RAWMYSQL_TEST_DSN"
-	// EnvImage is the Docker image used when no server binary is found (default DefaultImage).
-	EnvImage = "RAWMYSQL_TEST_IMAGE"
+	// EnvServer selects a server run in Docker through internal/testenv (one of Servers).
+	EnvServer = "RAWMYSQL_TEST_SERVER"
+	// EnvCerts names a directory with ca.pem, client-cert.pem and client-key.pem for the EnvDSN server.
+	EnvCerts = "RAWMYSQL_TEST_CERTS"
+	// EnvSocket is the unix socket of the EnvDSN server, when it has one on this machine.
+	EnvSocket = "RAWMYSQL_TEST_SOCKET"
+	// EnvFlavor names the EnvDSN server as in Servers (set by `testenv run`); informational.
+	EnvFlavor = "RAWMYSQL_TEST_FLAVOR"
+	// EnvTestenv is a prebuilt internal/testenv binary (else it is run with `go run`).
+	EnvTestenv = "RAWMYSQL_TESTENV"
 	// EnvRequire, when "1", turns "no server" into a test failure instead of a skip (as CI does).
 	EnvRequire = "RAWMYSQL_REQUIRE_SERVER"
 )
 
-// DefaultImage is the Docker image used when EnvImage is not set.
-const DefaultImage = "mysql:8.4"
-
 // noServerMsg is the one line printed when no server can be found.
 const noServerMsg = "rawmysql: testserver: no MySQL/MariaDB server for this test: " +
-	"set RAWMYSQL_TEST_DSN or install mariadbd/mysqld or Docker"
+	"set RAWMYSQL_TEST_DSN or RAWMYSQL_TEST_SERVER, or install mariadbd/mysqld"
 
 // Server describes a MySQL/MariaDB server for tests.
 type Server struct {
@@ -49,8 +57,9 @@ type Server struct {
 	Password string
 	DBName   string
 	Kind     string // "env", "private", "docker"
+	Name     string // for docker servers (and env servers started by `testenv run`): the EnvServer name
 	Version  string // server version string if known (may be filled lazily; "" ok)
-	// TLS material (private servers only; "" otherwise):
+	// TLS material (private and docker servers; env servers with RAWMYSQL_TEST_CERTS; "" otherwise):
 	CAFile, ServerCertFile, ServerKeyFile, ClientCertFile, ClientKeyFile string
 
 	Dir string // the datadir parent (private only)
@@ -58,10 +67,11 @@ type Server struct {
 	params   string        // extra DSN parameters from RAWMYSQL_TEST_DSN
 	startDur time.Duration // how long starting it took (private and docker)
 
-	proc   *privateProc  // private servers: the mariadbd process and how to restart it
-	docker *dockerHandle // docker servers: the container
-	once   sync.Once     // guards release
-	relErr error         // result of release
+	proc        *privateProc  // private servers: the mariadbd process and how to restart it
+	docker      *dockerHandle // docker servers: the container
+	once        sync.Once     // guards release
+	versionOnce sync.Once     // guards the lazy Version lookup
+	relErr      error         // result of release
 }
 
 // Kinds of Server.
@@ -120,34 +130,38 @@ func (s *Server) String() string {
 
 // findShared looks for a server in the documented order. It returns (nil, notes, nil) when there is none.
 func findShared() (*Server, []string, error) {
-	var notes []string
 	if dsn, ok := os.LookupEnv(EnvDSN); ok && dsn != "" {
 		s, err := parseEnvDSN(dsn)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w (in %s)", err, EnvDSN)
 		}
+		s.setCerts(os.Getenv(EnvCerts))
+		if sock := os.Getenv(EnvSocket); sock != "" {
+			s.Socket = sock
+		}
+		s.Name = os.Getenv(EnvFlavor)
 		if s.Addr != "" {
 			if v, err := probeHandshake("tcp", s.Addr, 3*time.Second); err == nil {
 				s.Version = v
 			}
+		} else if v, err := probeHandshake("unix", s.Socket, 3*time.Second); err == nil && s.Socket != "" {
+			s.Version = v
 		}
 		return s, nil, nil
 	}
-	bin, err := findServerBinary()
-	if err == nil {
-		s, err := startPrivate(bin, nil)
+	if name := os.Getenv(EnvServer); name != "" {
+		s, err := startDocker(name)
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, nil, nil
 	}
-	notes = append(notes, err.Error())
-	s, err := startDocker()
+	bin, err := findServerBinary()
 	if err != nil {
-		if err == errNoDocker {
-			notes = append(notes, err.Error())
-			return nil, notes, nil
-		}
+		return nil, []string{err.Error()}, nil
+	}
+	s, err := startPrivate(bin, nil)
+	if err != nil {
 		return nil, nil, err
 	}
 	return s, nil, nil

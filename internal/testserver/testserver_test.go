@@ -1,6 +1,8 @@
 package testserver
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,16 +262,132 @@ func TestParseGreeting(t *testing.T) {
 	}
 }
 
-func TestSplitImage(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"mysql:8.4":                   {"mysql", "8.4"},
-		"mariadb":                     {"mariadb", "latest"},
-		"registry:5000/mysql":         {"registry:5000/mysql", "latest"},
-		"registry:5000/mysql/x:8.0.4": {"registry:5000/mysql/x", "8.0.4"},
+func TestVersionNumbers(t *testing.T) {
+	for _, c := range []struct {
+		version             string
+		mariadb             bool
+		major, minor, patch int
+		flavor              string
+	}{
+		{"5.5.5-10.11.6-MariaDB-0+deb12u1", true, 10, 11, 6, "MariaDB 10.11.6"},
+		{"11.8.3-MariaDB-0+deb13u1 from Debian", true, 11, 8, 3, "MariaDB 11.8.3"},
+		{"10.5.26-MariaDB-0+deb11u2", true, 10, 5, 26, "MariaDB 10.5.26"},
+		{"9.7.4-2", false, 9, 7, 4, "MySQL 9.7.4"},
+		{"8.0.36", false, 8, 0, 36, "MySQL 8.0.36"},
+		{"8.4", false, 8, 4, 0, "MySQL 8.4.0"},
 	} {
-		repo, tag := splitImage(in)
-		assert.Equal(t, want, [2]string{repo, tag}, in)
+		s := &Server{Version: c.version}
+		major, minor, patch := s.VersionNumbers()
+		assert.Equal(t, [3]int{c.major, c.minor, c.patch}, [3]int{major, minor, patch}, c.version)
+		assert.Equal(t, c.mariadb, s.IsMariaDB(), c.version)
+		assert.Equal(t, !c.mariadb, s.IsMySQL(), c.version)
+		assert.Equal(t, c.flavor, s.Flavor(), c.version)
+		assert.True(t, s.AtLeast(c.major, c.minor), c.version)
+		assert.False(t, s.AtLeast(c.major, c.minor+1), c.version)
+		assert.False(t, s.AtLeast(c.major+1, 0), c.version)
 	}
+}
+
+// The environment `testenv run` sets (RAWMYSQL_TEST_DSN plus certificates, socket and server name) describes
+// the server completely, so tests that need TLS files or the socket run against it too.
+func TestEnvServerWithCertsAndSocket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing answers: the version stays unknown
+	dir := t.TempDir()
+	t.Setenv(EnvDSN, "root@tcp("+addr+")/test?parseTime=true")
+	t.Setenv(EnvCerts, dir)
+	t.Setenv(EnvSocket, filepath.Join(dir, "mysqld.sock"))
+	t.Setenv(EnvFlavor, "mysql-9.7")
+	t.Setenv(EnvServer, "mariadb-11.8") // the DSN wins: no container is started
+
+	s, notes, err := findShared()
+	require.NoError(t, err)
+	require.Empty(t, notes)
+	assert.Equal(t, KindEnv, s.Kind)
+	assert.Equal(t, "mysql-9.7", s.Name)
+	assert.Equal(t, addr, s.Addr)
+	assert.Equal(t, filepath.Join(dir, "mysqld.sock"), s.Socket)
+	assert.Equal(t, filepath.Join(dir, "ca.pem"), s.CAFile)
+	assert.Equal(t, filepath.Join(dir, "client-cert.pem"), s.ClientCertFile)
+	assert.Equal(t, filepath.Join(dir, "client-key.pem"), s.ClientKeyFile)
+	assert.Equal(t, "root@tcp("+addr+")/test?parseTime=true&tls=true", s.DSN("tls=true"))
+
+	// Without the optional variables a unix(...) DSN keeps its own socket.
+	t.Setenv(EnvCerts, "")
+	t.Setenv(EnvSocket, "")
+	t.Setenv(EnvDSN, "root@unix(/tmp/x.sock)/test")
+	s, _, err = findShared()
+	require.NoError(t, err)
+	assert.Equal(t, "/tmp/x.sock", s.Socket)
+	assert.Empty(t, s.CAFile)
+}
+
+func TestUnknownDockerServer(t *testing.T) {
+	_, err := startDocker("mysql-5.1")
+	require.ErrorContains(t, err, "mysql-9.7")
+	require.ErrorContains(t, err, EnvServer)
+}
+
+// dockerShared returns Get's server, skipping unless it runs in Docker (RAWMYSQL_TEST_SERVER).
+func dockerShared(t *testing.T) *Server {
+	t.Helper()
+	s := Get(t)
+	if s.Kind != KindDocker {
+		t.Skipf("the shared server is %q; set %s to test the Docker backend", s.Kind, EnvServer)
+	}
+	requireClient(t)
+	return s
+}
+
+func TestDockerServer(t *testing.T) {
+	s := dockerShared(t)
+	t.Logf("container start took %v", s.startDur)
+	assert.Equal(t, os.Getenv(EnvServer), s.Name)
+	assert.Equal(t, "root", s.User)
+	assert.Equal(t, "test", s.DBName)
+	assert.Contains(t, s.Addr, "127.0.0.1:", "published on the loopback address only")
+	major, minor, _ := s.VersionNumbers()
+	assert.Contains(t, s.Name, fmt.Sprintf("-%d.%d", major, minor), "server %s", s.Version)
+	assert.Equal(t, strings.HasPrefix(s.Name, "mariadb"), s.IsMariaDB())
+
+	out, err := s.Exec("SELECT @@local_infile, DATABASE()")
+	require.NoError(t, err)
+	assert.Equal(t, "1\ttest\n", out)
+
+	// The unix socket in the mounted directory reaches the same server.
+	v, err := probeHandshake("unix", s.Socket, 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, s.Version, v)
+
+	// TLS with the generated certificates, the server's name verified against the CA.
+	out, err = s.execArgs(tlsClientArgs(t, s.CAFile), "SHOW SESSION STATUS LIKE 'Ssl_version'")
+	require.NoError(t, err)
+	assert.Contains(t, statusValue(t, out, "Ssl_version"), "TLS")
+}
+
+func TestDockerRelease(t *testing.T) {
+	shared := dockerShared(t)
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Skip("needs the docker command to inspect containers")
+	}
+	s, err := startDocker(shared.Name)
+	require.NoError(t, err)
+	running := func() bool {
+		return exec.Command(docker, "inspect", "--type=container", s.docker.id).Run() == nil
+	}
+	require.True(t, running(), "container %s", s.docker.id)
+	require.NotEqual(t, shared.Addr, s.Addr, "a second container gets its own port")
+	_, err = s.Exec("CREATE TABLE rm_release_check (id INT)")
+	require.NoError(t, err)
+
+	require.NoError(t, s.release())
+	assert.False(t, running(), "the container is removed")
+	assert.NoFileExists(t, s.CAFile, "the certificate directory is removed")
+	_, err = probeHandshake("tcp", s.Addr, time.Second)
+	assert.Error(t, err)
 }
 
 // deadPid returns the pid of a process that has exited and been reaped.
