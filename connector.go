@@ -64,16 +64,15 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	}
 	pc, err := protocol.Connect(ctx, nc, opts)
 	if err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, driverErr(ctxErr(ctx, err))
 	}
 	mc := newConn(pc, cfg)
 	mc.enableKillOnCancel(c)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
-		var se *MySQLError
-		if errors.As(err, &se) && se.Number == protocol.ErMustChangePassword {
+		if se := serverError(err); se != nil && se.Number == protocol.ErMustChangePassword {
 			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
-			return nil, &protocol.ExpiredPasswordError{User: cfg.User, Err: se}
+			return nil, driverErr(&protocol.ExpiredPasswordError{User: cfg.User, Err: se.protocolError()})
 		}
 		return nil, ctxErr(ctx, err)
 	}
@@ -175,8 +174,7 @@ func (c *conn) setupSession(ctx context.Context) error {
 			if _, lastErr = c.exec(ctx, q); lastErr == nil {
 				break
 			}
-			var me *MySQLError
-			if !errors.As(lastErr, &me) {
+			if serverError(lastErr) == nil {
 				return lastErr // the connection failed, not the charset
 			}
 		}

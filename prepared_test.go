@@ -142,7 +142,7 @@ func TestArgumentBinding(t *testing.T) {
 				{uint32(math.MaxUint32), "INT UNSIGNED", int64(math.MaxUint32)},
 				{uint64(math.MaxUint64), "BIGINT UNSIGNED", uint64(math.MaxUint64)},
 				{uint(1 << 63), "BIGINT UNSIGNED", uint64(1 << 63)},
-				{float32(1.5), "FLOAT", 1.5},
+				{float32(1.5), "FLOAT", float32(1.5)},
 				{float64(math.Pi), "DOUBLE", math.Pi},
 				{true, "BOOL", int64(1)},
 				{false, "BOOL", int64(0)},

@@ -232,8 +232,7 @@ func (c *conn) logErr(err error) {
 	if l == nil || err == nil {
 		return
 	}
-	var se *protocol.ServerError
-	if errors.As(err, &se) && c.pc.State() != protocol.StateBroken {
+	if serverError(err) != nil && c.pc.State() != protocol.StateBroken {
 		return // an ordinary SQL error: the application sees it
 	}
 	msg := "rawmysql: connection broken"
