@@ -152,6 +152,10 @@ func (c *conn) tracedQuery(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	if r, ok := dr.(*rows); ok {
+		if r.done { // no result had columns: the rows came back already closed
+			t.TraceQueryEnd(ctx, TraceQueryEndData{SQL: query, Duration: time.Since(start)})
+			return dr, nil
+		}
 		r.trace = &queryTrace{t: t, ctx: ctx, sql: query, start: start}
 	}
 	return dr, nil
