@@ -40,6 +40,13 @@ func (c *Connector) Driver() driver.Driver { return &Driver{} }
 
 // connect does the work of Connect.
 func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
+	if c.cfg.beforeConnect != nil {
+		hc, err := c.runBeforeConnect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
+	}
 	cfg := c.cfg
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -77,6 +84,18 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 		return nil, ctxErr(ctx, err)
 	}
 	return mc, nil
+}
+
+// runBeforeConnect runs the BeforeConnect hook on a copy of the Config and returns a Connector for the result.
+func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
+	cfg := c.cfg.Clone()
+	if err := c.cfg.beforeConnect(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.normalizeWith("rawmysql: BeforeConnect left an invalid config: "); err != nil {
+		return nil, err
+	}
+	return newConnector(cfg), nil
 }
 
 func (c *Connector) dial(ctx context.Context) (net.Conn, error) {
