@@ -43,6 +43,12 @@ else
 	# internals, not a driver, so it is left out (TestPing, which asserts its private *mysqlConn, stays and fails).
 	perl -0pi -e 's/\nfunc TestColumnsReusesSlice\(.*?\n}\n//s' "$work/driver_test.go"
 	echo "EXCLUDED TestColumnsReusesSlice (builds go-sql-driver's private structs)"
+	# TestQueryMultipleResults reads the per-statement affected rows from go-sql-driver's private conn fields
+	# (c.result.affectedRows); rawmysql reports the same values on the rows its driver.Queryer returns
+	# (rows.(Result).AllRowsAffected()), so the test reads them there.
+	perl -0pi -e 's/(func TestQueryMultipleResults\(.*?\n}\n)/ my $f = $1; $f =~ s{\n\t+c := conn\.\(\*mysqlConn\)\n}{\n}; $f =~ s{_, err := qr\.Query\(}{qrows, err := qr.Query(}; $f =~ s{c\.result\.affectedRows}{qrows.(Result).AllRowsAffected()}; $f /se' "$work/driver_test.go"
+	grep -q 'qrows.(Result).AllRowsAffected()' "$work/driver_test.go" || { echo "run.sh: TestQueryMultipleResults rewrite failed" >&2; exit 2; }
+	echo "REWRITTEN TestQueryMultipleResults (reads affected rows from the returned rows, not go-sql-driver's private conn)"
 	# runTestsParallel opens the literal driver name "mysql": use the name under test instead.
 	sed -i 's/sql\.Open("mysql", /sql.Open(driverNameTest, /' "$work/driver_test.go"
 	cat >"$work/go.mod" <<MOD
