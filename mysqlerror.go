@@ -31,7 +31,8 @@ func (e *MySQLError) Error() string {
 	return fmt.Sprintf("Error %d: %s", e.Number, e.Message)
 }
 
-// Is reports whether target is a *MySQLError (or a *protocol.ServerError) with the same Number, so
+// Is reports whether target is a *MySQLError (or a *protocol.ServerError, or a pointer to another package's
+// struct of MySQLError's shape such as go-sql-driver's) with the same Number, so
 // errors.Is(err, &MySQLError{Number: 1062}) matches any duplicate-key error.
 func (e *MySQLError) Is(target error) bool {
 	switch t := target.(type) {
@@ -40,7 +41,11 @@ func (e *MySQLError) Is(target error) bool {
 	case *protocol.ServerError:
 		return t.Number == e.Number
 	}
-	return false
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.IsNil() || !mysqlErrorShaped(v.Type().Elem()) {
+		return false
+	}
+	return uint16(v.Elem().Field(0).Uint()) == e.Number
 }
 
 // As fills target when it points to a pointer to another package's struct of MySQLError's shape — a type named
