@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -518,7 +519,11 @@ func TestLoadDataLocal(t *testing.T) {
 	assert.Equal(t, 100002, n)
 
 	_, err = db.Exec("LOAD DATA LOCAL INFILE 'Reader::nobody' INTO TABLE " + tbl)
-	require.ErrorContains(t, err, "no reader registered")
+	require.EqualError(t, err, "reader 'nobody' is not registered", "go-sql-driver's text")
+	var le *protocol.LocalInfileError
+	require.ErrorAs(t, err, &le, "the protocol's error stays reachable")
+	_, err = db.Exec("LOAD DATA LOCAL INFILE 'not-registered.csv' INTO TABLE " + tbl)
+	require.EqualError(t, err, "local file 'not-registered.csv' is not registered", "go-sql-driver's text")
 
 	// allowAllFiles=true allows any path.
 	path2 := filepath.Join(dir, "other.csv")
