@@ -204,7 +204,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 		}
 		return bx.int64(int64(v.U)), nil
 	case protocol.ValFloat32:
-		return bx.float64(float32To64(float32(v.F))), nil
+		return bx.float32(float32(v.F)), nil // FLOAT is float32, as with go-sql-driver/mysql
 	case protocol.ValFloat64:
 		return bx.float64(v.F), nil
 	case protocol.ValBytes:

@@ -31,6 +31,7 @@ func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 var (
 	int64Type   = typeWord(int64(0))
 	uint64Type  = typeWord(uint64(0))
+	float32Type = typeWord(float32(0))
 	float64Type = typeWord(float64(0))
 	bytesType   = typeWord([]byte(nil))
 	timeType    = typeWord(time.Time{})
@@ -48,6 +49,7 @@ type boxer struct {
 	ints   []int64
 	uints  []uint64
 	floats []float64
+	f32s   []float32
 	slices [][]byte
 	times  []time.Time
 	big    bool // a value of the current bytes chunk aliases a large buffer
@@ -89,6 +91,10 @@ func (b *boxer) uint64(v uint64) driver.Value {
 
 func (b *boxer) float64(v float64) driver.Value {
 	return makeIface(float64Type, slot(&b.floats, boxChunk, v))
+}
+
+func (b *boxer) float32(v float32) driver.Value {
+	return makeIface(float32Type, slot(&b.f32s, boxChunk, v))
 }
 
 func (b *boxer) bytes(v []byte) driver.Value {

@@ -45,6 +45,13 @@ func (c *Connector) Driver() driver.Driver { return &Driver{} }
 
 // connect does the work of Connect.
 func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
+	if c.cfg.beforeConnect != nil {
+		hc, err := c.runBeforeConnect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
+	}
 	cfg := c.cfg
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -69,20 +76,32 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	}
 	pc, err := protocol.Connect(ctx, nc, opts)
 	if err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, driverErr(ctxErr(ctx, err))
 	}
 	mc := newConn(pc, cfg, c.stmtBudget)
 	mc.enableKillOnCancel(c)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
-		var se *MySQLError
-		if errors.As(err, &se) && se.Number == protocol.ErMustChangePassword {
+		if se := serverError(err); se != nil && se.Number == protocol.ErMustChangePassword {
 			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
-			return nil, &protocol.ExpiredPasswordError{User: cfg.User, Err: se}
+			return nil, driverErr(&protocol.ExpiredPasswordError{User: cfg.User, Err: se.protocolError()})
 		}
 		return nil, ctxErr(ctx, err)
 	}
 	return mc, nil
+}
+
+// runBeforeConnect runs the BeforeConnect hook on a copy of the Config and returns a Connector for the result.
+func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
+	cfg := c.cfg.Clone()
+	if err := c.cfg.beforeConnect(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := cfg.normalizeWith("rawmysql: BeforeConnect left an invalid config: "); err != nil {
+		return nil, err
+	}
+	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget.
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget}, nil
 }
 
 func (c *Connector) dial(ctx context.Context) (net.Conn, error) {
@@ -187,8 +206,7 @@ func (c *conn) setupSession(ctx context.Context) error {
 			if _, lastErr = c.exec(ctx, q); lastErr == nil {
 				break
 			}
-			var me *MySQLError
-			if !errors.As(lastErr, &me) {
+			if serverError(lastErr) == nil {
 				return lastErr // the connection failed, not the charset
 			}
 		}

@@ -181,8 +181,9 @@ func allTypeCases() []typeCase {
 		{name: "iu", def: "INT UNSIGNED NOT NULL", literals: []string{"0", "4294967295", "6"}, want: []any{int64(0), int64(math.MaxUint32), int64(6)}, dbType: "UNSIGNED INT", scanType: uint32(0), length: -1},
 		{name: "bi", def: "BIGINT NOT NULL", literals: []string{"-9223372036854775808", "9223372036854775807", "7"}, want: []any{int64(math.MinInt64), int64(math.MaxInt64), int64(7)}, dbType: "BIGINT", scanType: int64(0), length: -1},
 		{name: "biu", def: "BIGINT UNSIGNED", literals: []string{"0", "18446744073709551615", "NULL"}, want: []any{int64(0), uint64(math.MaxUint64), nil}, dbType: "UNSIGNED BIGINT", scanType: sql.Null[uint64]{}, nullable: true, length: -1},
-		{name: "f", def: "FLOAT NOT NULL", literals: []string{"-1.5", "3.4e38", "1.1"}, want: []any{-1.5, 3.4e38, 1.1}, dbType: "FLOAT", scanType: float32(0), length: -1},
-		{name: "d", def: "DOUBLE", literals: []string{"-1.7976931348623157e308", "2.2250738585072014e-308", "NULL"}, want: []any{-math.MaxFloat64, 2.2250738585072014e-308, nil}, dbType: "DOUBLE", scanType: sql.NullFloat64{}, nullable: true, length: -1},
+		{name: "f", def: "FLOAT NOT NULL", literals: []string{"-1.5", "3.4e38", "1.1"}, want: []any{float32(-1.5), float32(3.4e38), float32(1.1)}, dbType: "FLOAT", scanType: float32(0), length: -1, prec: [2]int64{math.MaxInt64, math.MaxInt64}, hasPrec: true},
+		{name: "d", def: "DOUBLE", literals: []string{"-1.7976931348623157e308", "2.2250738585072014e-308", "NULL"}, want: []any{-math.MaxFloat64, 2.2250738585072014e-308, nil}, dbType: "DOUBLE", scanType: sql.NullFloat64{}, nullable: true, length: -1, prec: [2]int64{math.MaxInt64, math.MaxInt64}, hasPrec: true},
+		{name: "d72", def: "DOUBLE(7,2) NOT NULL", literals: []string{"-12345.67", "0", "1.5"}, want: []any{-12345.67, 0.0, 1.5}, dbType: "DOUBLE", scanType: float64(0), length: -1, prec: [2]int64{math.MaxInt64, 2}, hasPrec: true},
 		{name: "dc", def: "DECIMAL(10,2) NOT NULL", literals: []string{"-99999999.99", "99999999.99", "0"}, want: []any{[]byte("-99999999.99"), []byte("99999999.99"), []byte("0.00")}, dbType: "DECIMAL", scanType: "", length: -1, prec: [2]int64{10, 2}, hasPrec: true},
 		{name: "dcu", def: "DECIMAL(30,0) UNSIGNED", literals: []string{"0", "999999999999999999999999999999", "NULL"}, want: []any{[]byte("0"), []byte("999999999999999999999999999999"), nil}, dbType: "DECIMAL", scanType: sql.NullString{}, nullable: true, length: -1, prec: [2]int64{30, 0}, hasPrec: true},
 		{name: "dt", def: "DATE", literals: []string{"'1000-01-01'", "'9999-12-31'", "'0000-00-00'"}, want: []any{ts("1000-01-01 00:00:00"), ts("9999-12-31 00:00:00"), time.Time{}}, dbType: "DATE", scanType: sql.NullTime{}, nullable: true, length: -1},
@@ -397,9 +398,10 @@ func TestServerErrors(t *testing.T) {
 	var me *MySQLError
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, uint16(1064), me.Number)
-	assert.Equal(t, "42000", me.SQLState)
+	assert.Equal(t, [5]byte{'4', '2', '0', '0', '0'}, me.SQLState)
 	assert.Contains(t, me.Message, "SQL syntax")
-	assert.True(t, strings.HasPrefix(err.Error(), "rawmysql: Error 1064 (42000): "))
+	// The text reads exactly as go-sql-driver's, for code that compares it.
+	assert.True(t, strings.HasPrefix(err.Error(), "Error 1064 (42000): You have an error in your SQL syntax"), err.Error())
 
 	tbl := tableName(t)
 	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
@@ -408,7 +410,7 @@ func TestServerErrors(t *testing.T) {
 	_, err = db.Exec("INSERT INTO " + tbl + " VALUES (1)")
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, uint16(1062), me.Number)
-	assert.Equal(t, "23000", me.SQLState)
+	assert.Equal(t, "23000", me.SQLStateString())
 	assert.ErrorIs(t, err, &MySQLError{Number: 1062})
 	assert.False(t, errors.Is(err, &MySQLError{Number: 1064}))
 

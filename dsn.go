@@ -96,6 +96,8 @@ type Config struct {
 
 	// pubKey is the key registered under ServerPubKey, looked up by normalize (nil when ServerPubKey is empty).
 	pubKey *rsa.PublicKey
+	// beforeConnect runs before each new connection on a copy of the Config (the BeforeConnect option).
+	beforeConnect func(context.Context, *Config) error
 }
 
 // Defaults of NewConfig and normalize.
@@ -192,8 +194,9 @@ func (c *Config) Clone() *Config {
 //	tls-ca, tls-cert, tls-key  PEM files: CA bundle to verify the server; client certificate and its key.
 //	                 Without a tls parameter they imply tls=true.
 //
-// Any other parameter is a session system variable set after connecting (Config.Params); its name may hold only
-// letters, digits and '_', '.', '$', '@'. A parameter without '=' is ignored, as go-sql-driver does. When a
+// Any other parameter is a session system variable set after connecting (Config.Params), sent as written in
+// "SET name=value" as go-sql-driver does: a name that is no variable (golang-migrate's x-migrations-table, for
+// one) makes connecting fail with the server's error. A parameter without '=' is ignored, as go-sql-driver does. When a
 // parameter is repeated, the last one wins.
 //
 // ParseDSN resolves tls, tls-ca, tls-cert and tls-key into Config.TLS and checks the collation, the server key
@@ -296,8 +299,8 @@ func validNetName(s string) bool {
 	return true
 }
 
-// validParamName reports whether s can name a session system variable in Params.
-func validParamName(s string) bool {
+// plainParamName reports whether s is a name shown unquoted in errors (letters, digits, '_', '.', '$', '@').
+func plainParamName(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -346,9 +349,8 @@ func (c *Config) parseParams(query string) error {
 			}
 			continue
 		}
-		if !validParamName(key) {
-			return fmt.Errorf("%sinvalid parameter name %q", errPrefixDSN, key)
-		}
+		// Any other name is a session variable, as in go-sql-driver/mysql: it is sent as written in
+		// "SET name=value" when connecting, and the server rejects what is not a variable.
 		if c.Params == nil {
 			c.Params = make(map[string]string)
 		}
@@ -359,7 +361,7 @@ func (c *Config) parseParams(query string) error {
 
 // paramLabel is key as shown in an error: quoted unless it is a plain name.
 func paramLabel(key string) string {
-	if validParamName(key) || dsnParams[key].parse != nil {
+	if plainParamName(key) || dsnParams[key].parse != nil {
 		return key
 	}
 	return strconv.Quote(key)
@@ -652,9 +654,6 @@ func (c *Config) normalizeWith(prefix string) error {
 	for key := range c.Params {
 		if _, known := dsnParams[key]; known {
 			return fmt.Errorf("%sParams[%q] is a driver parameter, set its Config field instead", prefix, key)
-		}
-		if !validParamName(key) {
-			return fmt.Errorf("%sinvalid parameter name %q", prefix, key)
 		}
 	}
 

@@ -9,11 +9,6 @@ import (
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
-// MySQLError is an error returned by the server: Number (e.g. 1062), SQLState (e.g. "23000") and Message.
-// Match it with errors.As(err, &me) where me is a *MySQLError, or by number with
-// errors.Is(err, &MySQLError{Number: 1062}).
-type MySQLError = protocol.ServerError
-
 // ProtocolError reports bytes from the server that break the protocol; the connection is discarded.
 type ProtocolError = protocol.ProtocolError
 
@@ -45,6 +40,7 @@ func mapErr(err error) error {
 			return &protocol.ExpiredPasswordError{Err: se}
 		}
 	}
+	err = driverErr(err) // server errors become *MySQLError (mysqlerror.go)
 	var ioe *protocol.IOError
 	if errors.As(err, &ioe) && !ioe.Written {
 		return fmt.Errorf("%w: %w", driver.ErrBadConn, err)

@@ -325,11 +325,13 @@ func ExampleMySQLError() {
 	_, err = db.Exec("SELECT * FROM no_such_table_here")
 	var me *rawmysql.MySQLError
 	if errors.As(err, &me) {
-		fmt.Println(me.Number, me.SQLState)
+		fmt.Println(me.Number, me.SQLStateString())
+		fmt.Println(strings.HasPrefix(err.Error(), "Error 1146 (42S02): Table ")) // go-sql-driver's text
 	}
 	fmt.Println(errors.Is(err, &rawmysql.MySQLError{Number: 1146}))
 	// Output:
 	// 1146 42S02
+	// true
 	// true
 }
 

@@ -216,6 +216,9 @@ func columnLength(c *protocol.Column) (int64, bool) {
 }
 
 // precisionScale reports DECIMAL precision/scale and the fractional-second digits of time columns.
+// floatNoDecimals is the decimals a FLOAT or DOUBLE column declared without a scale reports (NOT_FIXED_DEC).
+const floatNoDecimals = 0x1f
+
 func precisionScale(c *protocol.Column) (int64, int64, bool) {
 	switch c.Type {
 	case protocol.TypeDecimal, protocol.TypeNewDecimal:
@@ -233,6 +236,13 @@ func precisionScale(c *protocol.Column) (int64, int64, bool) {
 			// Precision and scale are both the fractional-second digits, as go-sql-driver/mysql reports them.
 			return int64(c.Decimals), int64(c.Decimals), true
 		}
+	case protocol.TypeFloat, protocol.TypeDouble:
+		// As go-sql-driver/mysql: no fixed precision; the scale is the declared number of decimals, or also
+		// unbounded when none was declared (the server sends 31 then).
+		if c.Decimals == floatNoDecimals {
+			return math.MaxInt64, math.MaxInt64, true
+		}
+		return math.MaxInt64, int64(c.Decimals), true
 	}
 	return 0, 0, false
 }
@@ -242,7 +252,7 @@ const (
 	textBytes    uint8 = iota // the raw bytes
 	textInt                   // signed integer → int64
 	textUint                  // unsigned integer → int64, or uint64 above MaxInt64
-	textFloat32               // FLOAT → float64 with FLOAT's shortest decimal form
+	textFloat32               // FLOAT → float32
 	textFloat64               // DOUBLE → float64
 	textDateTime              // DATE/DATETIME/TIMESTAMP with parseTime → time.Time
 )
@@ -269,8 +279,8 @@ func (c *conn) textKindOf(col *protocol.Column) uint8 {
 }
 
 // textValue converts a non-NULL text-protocol value of a column of the given kind (textKindOf). Integers
-// become int64 (uint64 above MaxInt64 for UNSIGNED BIGINT), floats float64, dates time.Time with parseTime,
-// everything else the raw bytes. Values are boxed by bx.
+// become int64 (uint64 above MaxInt64 for UNSIGNED BIGINT), FLOAT float32, DOUBLE float64, dates time.Time
+// with parseTime, everything else the raw bytes. Values are boxed by bx.
 func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
 	switch kind {
 	case textInt:
@@ -301,7 +311,7 @@ func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) 
 			}
 		}
 		if bits == 32 {
-			f = float32To64(float32(f))
+			return bx.float32(float32(f)), nil // FLOAT is float32, as with go-sql-driver/mysql
 		}
 		return bx.float64(f), nil
 	case textDateTime:

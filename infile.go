@@ -59,11 +59,11 @@ func (c *conn) localInfile(name string) (io.ReadCloser, error) {
 		h := readerRegister[rest]
 		infileMu.RUnlock()
 		if h == nil {
-			return nil, fmt.Errorf("refused: no reader registered as %q (RegisterReaderHandler)", rest)
+			return nil, &infileRefusedError{fmt.Sprintf("reader '%s' is not registered", rest)}
 		}
 		rd := h()
 		if rd == nil {
-			return nil, fmt.Errorf("reader handler %q returned nil", rest)
+			return nil, &infileRefusedError{fmt.Sprintf("reader '%s' is <nil>", rest)}
 		}
 		if rc, ok := rd.(io.ReadCloser); ok {
 			return rc, nil
@@ -74,7 +74,7 @@ func (c *conn) localInfile(name string) (io.ReadCloser, error) {
 	allowed := fileRegister[name]
 	infileMu.RUnlock()
 	if !allowed && !c.cfg.AllowAllFiles {
-		return nil, fmt.Errorf("refused: file %q is not registered (RegisterLocalFile) and allowAllFiles is off", name)
+		return nil, &infileRefusedError{fmt.Sprintf("local file '%s' is not registered", name)}
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -132,3 +132,20 @@ func isLoadDataLocal(query string) bool {
 	f := strings.Fields(strings.ToUpper(query))
 	return len(f) >= 4 && f[0] == "LOAD" && (f[1] == "DATA" || f[1] == "XML") && (f[2] == "LOCAL" || len(f) > 4 && f[3] == "LOCAL")
 }
+
+// infileRefusedError is a LOAD DATA LOCAL INFILE request refused because nothing is registered under the
+// name (RegisterLocalFile / RegisterReaderHandler, or allowAllFiles): the application sees exactly this text,
+// go-sql-driver/mysql's, for code that compares it.
+type infileRefusedError struct{ msg string }
+
+func (e *infileRefusedError) Error() string { return e.msg }
+
+// infileRefusal is the error returned for a *protocol.LocalInfileError refused by localInfile: its text is the
+// refusal's, and the protocol's error stays reachable through Unwrap.
+type infileRefusal struct {
+	err error // the *protocol.LocalInfileError
+	msg string
+}
+
+func (e *infileRefusal) Error() string { return e.msg }
+func (e *infileRefusal) Unwrap() error { return e.err }

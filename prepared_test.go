@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -145,7 +146,7 @@ func TestArgumentBinding(t *testing.T) {
 				{uint32(math.MaxUint32), "INT UNSIGNED", int64(math.MaxUint32)},
 				{uint64(math.MaxUint64), "BIGINT UNSIGNED", uint64(math.MaxUint64)},
 				{uint(1 << 63), "BIGINT UNSIGNED", uint64(1 << 63)},
-				{float32(1.5), "FLOAT", 1.5},
+				{float32(1.5), "FLOAT", float32(1.5)},
 				{float64(math.Pi), "DOUBLE", math.Pi},
 				{true, "BOOL", int64(1)},
 				{false, "BOOL", int64(0)},
@@ -390,7 +391,7 @@ func TestMultiStatementsAndResults(t *testing.T) {
 		}
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, [][]string{{"1"}, {"a", "b"}, nil, {"3"}}, sets)
+	assert.Equal(t, [][]string{{"1"}, {"a", "b"}, {"3"}}, sets, "DO 1 has no result set: skipped, as go-sql-driver does")
 
 	// An error in a later statement is reported.
 	_, err = db.Exec("DO 1; SELEC 2")
@@ -438,10 +439,7 @@ END`)
 			require.NoError(t, rows.Scan(&second, &label))
 			assert.Equal(t, 8, second)
 			assert.Equal(t, "x", label)
-			for rows.NextResultSet() { // the CALL's final status result
-				for rows.Next() {
-				}
-			}
+			assert.False(t, rows.NextResultSet(), "the CALL's final status is not a result set")
 			require.NoError(t, rows.Err())
 			require.NoError(t, rows.Close())
 			var b, c int
@@ -533,7 +531,11 @@ func TestLoadDataLocal(t *testing.T) {
 	assert.Equal(t, 100002, n)
 
 	_, err = db.Exec("LOAD DATA LOCAL INFILE 'Reader::nobody' INTO TABLE " + tbl)
-	require.ErrorContains(t, err, "no reader registered")
+	require.EqualError(t, err, "reader 'nobody' is not registered", "go-sql-driver's text")
+	var le *protocol.LocalInfileError
+	require.ErrorAs(t, err, &le, "the protocol's error stays reachable")
+	_, err = db.Exec("LOAD DATA LOCAL INFILE 'not-registered.csv' INTO TABLE " + tbl)
+	require.EqualError(t, err, "local file 'not-registered.csv' is not registered", "go-sql-driver's text")
 
 	// allowAllFiles=true allows any path.
 	path2 := filepath.Join(dir, "other.csv")

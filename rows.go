@@ -26,6 +26,8 @@ type rows struct {
 	closeStmt *cachedStmt
 	// trace ends a query traced by a QueryTracer when the rows are closed (nil when not traced).
 	trace *queryTrace
+	// skipped holds the OK packets of the results without columns skipped so far (see skipEmpty).
+	skipped oks
 }
 
 func (c *conn) newRows(ctx context.Context, res *protocol.Result) *rows {
@@ -34,6 +36,60 @@ func (c *conn) newRows(ctx context.Context, res *protocol.Result) *rows {
 	r.setup()
 	return r
 }
+
+// start skips the results without columns at the head of a query's results, as go-sql-driver/mysql does, so
+// "SET @a := 1; SELECT @a" yields the SELECT's rows. When no result has columns, the exchange is over: the
+// rows are returned closed (no columns, no rows) and the connection is free. An error met while skipping
+// closes the rows and is returned.
+func (r *rows) start() error {
+	if len(r.res.Columns) > 0 {
+		return nil
+	}
+	switch err := r.skipEmpty(); err {
+	case nil:
+		return nil
+	case io.EOF:
+		return r.Close()
+	default:
+		return r.closeWith(err)
+	}
+}
+
+// skipEmpty advances past results without columns (recording their OK packets) to the next result set. It
+// returns io.EOF when none follows.
+func (r *rows) skipEmpty() error {
+	for len(r.res.Columns) == 0 {
+		r.skipped.add(r.res.OK)
+		if err := r.res.NextResult(); err != nil {
+			return err
+		}
+	}
+	r.setup()
+	return nil
+}
+
+// AllRowsAffected returns the affected rows of the statements without a result set that ran before the
+// current result set (e.g. the INSERTs of "INSERT ...; INSERT ..." run with Query).
+func (r *rows) AllRowsAffected() []int64 {
+	if r.skipped.n == 0 {
+		return []int64{}
+	}
+	return r.skipped.r.AllRowsAffected()
+}
+
+// AllLastInsertIds returns the last insert ids of the statements AllRowsAffected reports.
+func (r *rows) AllLastInsertIds() []int64 {
+	if r.skipped.n == 0 {
+		return []int64{}
+	}
+	return r.skipped.r.AllLastInsertIds()
+}
+
+// RowsAffected returns the last value of AllRowsAffected (0 when there is none).
+func (r *rows) RowsAffected() (int64, error) { return r.skipped.r.affected, nil }
+
+// LastInsertId returns the last value of AllLastInsertIds (0 when there is none).
+func (r *rows) LastInsertId() (int64, error) { return r.skipped.r.lastID, nil }
 
 func (r *rows) setup() {
 	r.names = nil
@@ -133,13 +189,20 @@ func (r *rows) fail(err error) error {
 }
 
 // Close drains what is left and releases the connection for its next command.
-func (r *rows) Close() error {
+func (r *rows) Close() error { return r.closeWith(nil) }
+
+// closeWith closes the rows after cause (nil for an ordinary Close), which is reported in preference to a
+// draining error.
+func (r *rows) closeWith(cause error) error {
 	if r.done {
 		return nil
 	}
 	r.done = true
 	r.c.box.release()
 	err := r.res.Close()
+	if cause != nil {
+		err = cause
+	}
 	if r.closeStmt != nil {
 		r.c.closeOwnedLater(r.closeStmt)
 		r.closeStmt = nil
@@ -167,7 +230,14 @@ func (r *rows) NextResultSet() error {
 		}
 		return r.fail(err)
 	}
-	r.setup()
+	// Results without columns between result sets (a CALL's final status) are skipped, as go-sql-driver/mysql
+	// does: NextResultSet reports io.EOF when only such results remain.
+	if err := r.skipEmpty(); err != nil {
+		if err == io.EOF {
+			return io.EOF
+		}
+		return r.fail(err)
+	}
 	return nil
 }
 

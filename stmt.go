@@ -290,11 +290,11 @@ func (c *conn) execPrepared(ctx context.Context, cs *cachedStmt, args []driver.N
 	if err != nil {
 		return nil, c.finish(ctx, err)
 	}
-	ok, err := res.DrainAll()
+	r, err := drainResult(res)
 	if err = c.finish(ctx, err); err != nil {
 		return nil, err
 	}
-	return result{affected: int64(ok.AffectedRows), lastID: int64(ok.LastInsertID)}, nil
+	return r, nil
 }
 
 func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Rows, error) {

@@ -152,6 +152,10 @@ func (c *conn) tracedQuery(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	if r, ok := dr.(*rows); ok {
+		if r.done { // no result had columns: the rows came back already closed
+			t.TraceQueryEnd(ctx, TraceQueryEndData{SQL: query, Duration: time.Since(start)})
+			return dr, nil
+		}
 		r.trace = &queryTrace{t: t, ctx: ctx, sql: query, start: start}
 	}
 	return dr, nil
@@ -232,8 +236,7 @@ func (c *conn) logErr(err error) {
 	if l == nil || err == nil {
 		return
 	}
-	var se *protocol.ServerError
-	if errors.As(err, &se) && c.pc.State() != protocol.StateBroken {
+	if serverError(err) != nil && c.pc.State() != protocol.StateBroken {
 		return // an ordinary SQL error: the application sees it
 	}
 	msg := "rawmysql: connection broken"

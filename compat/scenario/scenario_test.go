@@ -80,10 +80,7 @@ var (
 
 // knownDifferences are observations in which rawmysql differs from go-sql-driver/mysql on purpose, keyed
 // "server/api/scenario/observation key"; each is documented in the README's migration guide.
-var knownDifferences = map[string]string{
-	"mariadb/database_sql/crud/duplicate.text": "error text starts with \"rawmysql: \"",
-	"gms/database_sql/crud/duplicate.text":     "error text starts with \"rawmysql: \"",
-}
+var knownDifferences = map[string]string{}
 
 // seenDifferences are the knownDifferences met by this run.
 var seenDifferences = map[string]bool{}

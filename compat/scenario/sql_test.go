@@ -337,7 +337,7 @@ func sqlJoins(t *testing.T, e *env) []string {
 func errCode(err error) string {
 	var re *rawmysql.MySQLError
 	if errors.As(err, &re) {
-		return fmt.Sprintf("%d %s", re.Number, re.SQLState)
+		return fmt.Sprintf("%d %s", re.Number, re.SQLState[:])
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
