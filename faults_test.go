@@ -222,7 +222,9 @@ func TestFaultMatrix(t *testing.T) {
 				p := faultproxy.New(t, srv.Addr, faultproxy.Fault{Dir: faultproxy.ToClient, Offset: off, Kind: kind, ConnIndex: 0})
 				db := proxiedDB(t, srv, p.Addr(), "maxAllowedPacket=67108864")
 				db.SetMaxOpenConns(1)
-				deadline := 10 * time.Second
+				// Cut and Corrupt must be seen by the driver long before this deadline; it is generous because a
+				// 20 MiB value through the proxy under -race on a loaded 2-core machine can take over 10 s.
+				deadline := 60 * time.Second
 				if kind == faultproxy.Stall {
 					deadline = 500 * time.Millisecond
 				}
