@@ -6,7 +6,7 @@ import (
 	"time"
 
 	_ "github.com/rawmysql/rawmysql"
-	"github.com/rawmysql/rawmysql/cmd/rawmysql/embedded"
+	"github.com/rawmysql/rawmysql/cmd/rawmysql/demo/embedded"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rawmysql/rawmysql/cmd/rawmysql/embedded"
+	"github.com/rawmysql/rawmysql/cmd/rawmysql/demo/embedded"
 	"github.com/rawmysql/rawmysql/internal/testserver"
 	"github.com/stretchr/testify/require"
 )

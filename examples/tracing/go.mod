@@ -4,7 +4,7 @@ go 1.24.0
 
 require (
 	github.com/rawmysql/rawmysql v0.0.0
-	github.com/rawmysql/rawmysql/cmd/rawmysql v0.0.0
+	github.com/rawmysql/rawmysql/cmd/rawmysql/demo v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -43,4 +43,5 @@ require (
 replace (
 	github.com/rawmysql/rawmysql => ../..
 	github.com/rawmysql/rawmysql/cmd/rawmysql => ../../cmd/rawmysql
+	github.com/rawmysql/rawmysql/cmd/rawmysql/demo => ../../cmd/rawmysql/demo
 )

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql"
-	"github.com/rawmysql/rawmysql/cmd/rawmysql/embedded"
+	"github.com/rawmysql/rawmysql/cmd/rawmysql/demo/embedded"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
