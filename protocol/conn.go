@@ -684,6 +684,9 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 		c.f.trace = nil
 		c.recovering = true
 		err = c.drain(ph, res)
+		if err == nil {
+			err = c.clearKill()
+		}
 		c.recovering = false
 		c.f.trace = trace
 		c.f.interrupted.Store(false)
@@ -718,6 +721,24 @@ func (c *Conn) drain(ph phase, res *Result) error {
 	default:
 		err = errors.New("rawmysql: reply cannot be resumed")
 	}
+	var se *ServerError
+	if errors.As(err, &se) {
+		return nil
+	}
+	return err
+}
+
+// clearKill runs a no-op statement after a drained cancel. When the command had already finished as the KILL
+// QUERY arrived, the server keeps the kill pending for the session and the next statement would be
+// interrupted (ERR 1317): this statement takes it instead of the next caller's.
+func (c *Conn) clearKill() error {
+	c.f.resetSeq()
+	c.f.cmdWritten = false
+	c.f.pktIn = 0
+	if err := c.writeCommandString(ComQuery, "DO 0"); err != nil {
+		return err
+	}
+	_, err := c.readReplyOK()
 	var se *ServerError
 	if errors.As(err, &se) {
 		return nil
