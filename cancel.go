@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rawmysql/rawmysql/protocol"
@@ -28,6 +29,8 @@ import (
 // own timeout derived from the DSN's timeout. Before KILL it checks that it reached the same server as the
 // main connection, by comparing the server identity read on the main connection at connect time (host name,
 // port, server id, data directory or server UUID); when they differ, or cannot be compared, it kills nothing.
+// A Connector keeps up to maxIdleSide idle side connections (with the identity each one proved) for later
+// kills; DB.Close closes them (Connector.Close).
 
 // killer sends KILL QUERY for one connection.
 type killer struct {
@@ -40,7 +43,9 @@ type killer struct {
 // errOtherServer is returned when the side connection reached another server than the main connection.
 var errOtherServer = errors.New("rawmysql: KILL QUERY not sent: the side connection reached another server (identity differs)")
 
-// kill opens the side connection, proves it reached the main connection's server and sends KILL QUERY.
+// kill sends KILL QUERY through a side connection that proved it reached the main connection's server. An
+// idle side connection of the Connector is reused (it may have been closed by the server while idle: then a
+// new one is dialled, once).
 func (k *killer) kill(ctx context.Context) (err error) {
 	defer func() {
 		if l := k.connector.cfg.Logger; l != nil {
@@ -51,32 +56,120 @@ func (k *killer) kill(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	nc, err := k.connector.dial(ctx)
+	q := "KILL QUERY " + strconv.FormatUint(k.id, 10)
+	if sc := k.connector.side.get(k.ident); sc != nil {
+		if _, err := sc.pc.Exec(ctx, q); err == nil {
+			k.connector.side.put(sc)
+			return nil
+		} else if !protocol.SafeToRetry(err) && !isDeadIdle(err) {
+			sc.pc.Close()
+			return err
+		}
+		sc.pc.Close() // closed while idle: dial a new one
+	}
+	sc, err := k.dialSide(ctx)
 	if err != nil {
 		return err
+	}
+	if sc.ident != k.ident {
+		sc.pc.Close()
+		return errOtherServer
+	}
+	if _, err := sc.pc.Exec(ctx, q); err != nil {
+		sc.pc.Close()
+		return err
+	}
+	k.connector.side.put(sc)
+	return nil
+}
+
+// isDeadIdle reports an I/O error of a pooled side connection (the server closed it while idle): the KILL
+// did not run, so another connection may send it.
+func isDeadIdle(err error) bool {
+	var ioe *protocol.IOError
+	var se *protocol.ServerError
+	return errors.As(err, &ioe) && !errors.As(err, &se)
+}
+
+// sideConn is a KILL side connection and the identity of the server it reached.
+type sideConn struct {
+	pc    *protocol.Conn
+	ident string
+}
+
+// dialSide opens a side connection: no session setup, no compression, no tracer, no attributes beyond the
+// standard ones; it reads the server's identity.
+func (k *killer) dialSide(ctx context.Context) (*sideConn, error) {
+	nc, err := k.connector.dial(ctx)
+	if err != nil {
+		return nil, err
 	}
 	opts, err := k.connector.options()
 	if err != nil {
 		nc.Close()
-		return err
+		return nil, err
 	}
 	opts.Trace = nil
 	opts.Compress = false
 	opts.Attributes = nil
 	pc, err := protocol.Connect(ctx, nc, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pc.Close()
 	vals, err := scalarRow(ctx, pc, k.identSQL)
 	if err != nil {
-		return err
+		pc.Close()
+		return nil, err
 	}
-	if strings.Join(vals, "\x00") != k.ident {
-		return errOtherServer
+	return &sideConn{pc: pc, ident: strings.Join(vals, "\x00")}, nil
+}
+
+// maxIdleSide is how many idle KILL side connections a Connector keeps: a storm of cancels reuses them
+// instead of dialling one per KILL (each would cost the server a thread and a login).
+const maxIdleSide = 4
+
+// sidePool keeps a few idle side connections.
+type sidePool struct {
+	mu     sync.Mutex
+	idle   []*sideConn
+	closed bool
+}
+
+// get returns an idle side connection that reached the server with identity ident, or nil.
+func (p *sidePool) get(ident string) *sideConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.idle) - 1; i >= 0; i-- {
+		if sc := p.idle[i]; sc.ident == ident {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return sc
+		}
 	}
-	_, err = pc.Exec(ctx, "KILL QUERY "+strconv.FormatUint(k.id, 10))
-	return err
+	return nil
+}
+
+// put keeps sc for later kills, or closes it when enough are idle (or the Connector is closed).
+func (p *sidePool) put(sc *sideConn) {
+	p.mu.Lock()
+	if !p.closed && len(p.idle) < maxIdleSide {
+		p.idle = append(p.idle, sc)
+		sc = nil
+	}
+	p.mu.Unlock()
+	if sc != nil {
+		sc.pc.Close()
+	}
+}
+
+// close closes the idle side connections; later ones are closed after use.
+func (p *sidePool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, sc := range idle {
+		sc.pc.Close()
+	}
 }
 
 // identityColumns are the server variables that identify a server; MySQL has a UUID per server, MariaDB

@@ -21,7 +21,15 @@ import (
 //	connector, err := rawmysql.NewConnector(cfg)
 //	db := sql.OpenDB(connector)
 type Connector struct {
-	cfg *Config
+	cfg  *Config
+	side sidePool // idle KILL side connections (cancel.go)
+}
+
+// Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
+// the Connector are closed by database/sql itself.
+func (c *Connector) Close() error {
+	c.side.close()
+	return nil
 }
 
 // NewConnector validates cfg and returns a Connector holding a private copy of it.

@@ -18,6 +18,13 @@ import (
 // resetSession=true it sends COM_RESET_CONNECTION (session variables, temporary tables, user locks and
 // prepared statements are dropped) and re-applies the DSN's session settings.
 func (c *conn) ResetSession(ctx context.Context) error {
+	if c.pc.State() == protocol.StateCancelling && !c.bad {
+		// Wait for the background KILL and drain (bounded by their own timeouts): a connection proven clean
+		// is reused, one that is not is refused.
+		if err := c.pc.AwaitCancel(ctx); err != nil {
+			return err
+		}
+	}
 	if err := c.poolable(); err != nil {
 		c.logErr(mapErr(err))
 		return mapErr(err)
@@ -80,8 +87,8 @@ func (c *conn) poolable() error {
 }
 
 // IsValid reports whether the connection can go back to the pool: not discarded, not broken, not inside a
-// transaction. A connection still recovering from a cancelled command goes back; ResetSession refuses it
-// unless the recovery has proven it clean by the time it is taken again.
+// transaction. A connection still recovering from a cancelled command (KILL QUERY and drain in the
+// background) goes back, but ResetSession hands it out only once the recovery proved it clean.
 func (c *conn) IsValid() bool {
 	if c.pc.State() == protocol.StateCancelling {
 		return !c.bad

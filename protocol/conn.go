@@ -119,14 +119,16 @@ type Conn struct {
 
 	// CancelFunc, if set, asks the server to stop this connection's command (KILL QUERY through another
 	// connection) within ctx. When a command's context ends after some of it was written, the caller gets the
-	// context's error at once; in the background CancelFunc runs and the reply is drained (bounded by
-	// CancelGrace): the connection becomes idle again only when the reply ended cleanly, otherwise it is
-	// closed. While that runs the state is StateCancelling and a new command waits for the outcome. Without
+	// context's error at once; in the background the reply is read, CancelFunc runs if the command has not
+	// ended within CancelDelay, and the reply is drained (bounded by CancelGrace): the connection becomes
+	// idle again only when the reply ended cleanly, otherwise it is closed. While that runs the state is StateCancelling and a new command waits for the outcome. Without
 	// CancelFunc (or when the reply cannot be resumed) the connection is closed at once.
 	CancelFunc func(ctx context.Context) error
 	// OnCancelStart, if set, is called (synchronously, before the command returns the context's error) when
 	// a background cancel recovery starts; done is closed when it has ended.
 	OnCancelStart func(done <-chan struct{})
+	// CancelDelay is how long the reply is read before CancelFunc is called (0: DefaultCancelDelay).
+	CancelDelay time.Duration
 	// CancelTimeout bounds CancelFunc (0: DefaultCancelTimeout).
 	CancelTimeout time.Duration
 	// CancelGrace bounds the wait for the reply of a command stopped by CancelFunc (0: DefaultCancelGrace).
@@ -661,39 +663,64 @@ const DefaultCancelTimeout = 5 * time.Second
 // connection is closed instead.
 const DefaultCancelGrace = 2 * time.Second
 
-// recoverCancel runs in the background after a command was cut by its context: it asks the server to stop the
-// command (CancelFunc), then reads the reply to its end. Only when both succeed does the connection become
-// idle again; otherwise it is closed. Packets read here are not traced.
+// DefaultCancelDelay is how long a cancelled command's reply is awaited before KILL QUERY is sent: a
+// statement about to end needs no kill (a KILL that reaches a statement just ended can cost the server up to
+// 2 s on MariaDB).
+const DefaultCancelDelay = 50 * time.Millisecond
+
+// expired is a context whose deadline has passed: during a recovery, a read cut by its deadline reports it,
+// which keeps the reply resumable.
+var expired, _ = context.WithDeadline(context.Background(), time.Unix(1, 0))
+
+// recoverCancel runs in the background after a command was cut by its context. It first reads the reply for
+// a short while (CancelDelay): a command that ends by itself needs no kill. Otherwise it asks the server to
+// stop the command (CancelFunc) and reads the reply to its end (CancelGrace). Only when the reply ended
+// cleanly does the connection become idle again; otherwise it is closed. Packets read here are not traced.
 func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 	defer close(done)
-	timeout := c.CancelTimeout
-	if timeout <= 0 {
-		timeout = DefaultCancelTimeout
+	trace := c.f.trace
+	c.f.trace = nil
+	c.recovering = true
+	c.cmdCtx = expired
+	delay := c.CancelDelay
+	if delay <= 0 {
+		delay = DefaultCancelDelay
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	err := c.CancelFunc(ctx)
-	cancel()
+	c.f.interruptAt.Store(time.Now().Add(delay).UnixNano())
+	c.f.interrupted.Store(true)
+	killed, err := c.drain(ph, res)
+	if err != nil && isInterrupt(err) && c.phase != phaseNone && !c.f.joining {
+		// Still running: kill it, then wait for its reply.
+		c.phase = phaseNone
+		if res != nil {
+			res.done, res.err = false, nil
+		}
+		timeout := c.CancelTimeout
+		if timeout <= 0 {
+			timeout = DefaultCancelTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err = c.CancelFunc(ctx)
+		cancel()
+		if err == nil {
+			grace := c.CancelGrace
+			if grace <= 0 {
+				grace = DefaultCancelGrace
+			}
+			c.f.interruptAt.Store(time.Now().Add(grace).UnixNano())
+			killed, err = c.drain(ph, res)
+			if err == nil && !killed {
+				err = c.clearKill()
+			}
+		}
+	}
+	c.cmdCtx = nil
+	c.recovering = false
+	c.f.trace = trace
+	c.f.interrupted.Store(false)
+	c.f.interruptAt.Store(0)
 	if err == nil {
-		grace := c.CancelGrace
-		if grace <= 0 {
-			grace = DefaultCancelGrace
-		}
-		c.f.interruptAt.Store(time.Now().Add(grace).UnixNano())
-		c.f.interrupted.Store(true)
-		trace := c.f.trace
-		c.f.trace = nil
-		c.recovering = true
-		err = c.drain(ph, res)
-		if err == nil {
-			err = c.clearKill()
-		}
-		c.recovering = false
-		c.f.trace = trace
-		c.f.interrupted.Store(false)
-		c.f.interruptAt.Store(0)
-		if err == nil {
-			err = c.nc.SetDeadline(time.Time{})
-		}
+		err = c.nc.SetDeadline(time.Time{})
 	}
 	c.mu.Lock()
 	if err == nil && State(c.state.Load()) == StateCancelling {
@@ -705,9 +732,8 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 }
 
 // drain reads the rest of an interrupted command's reply. A server error (the kill's ERR 1317) ends it
-// cleanly.
-func (c *Conn) drain(ph phase, res *Result) error {
-	var err error
+// cleanly; killed reports one.
+func (c *Conn) drain(ph phase, res *Result) (killed bool, err error) {
 	switch ph {
 	case phaseOK:
 		_, err = c.readReplyOK()
@@ -723,14 +749,14 @@ func (c *Conn) drain(ph phase, res *Result) error {
 	}
 	var se *ServerError
 	if errors.As(err, &se) {
-		return nil
+		return true, nil
 	}
-	return err
+	return false, err
 }
 
-// clearKill runs a no-op statement after a drained cancel. When the command had already finished as the KILL
-// QUERY arrived, the server keeps the kill pending for the session and the next statement would be
-// interrupted (ERR 1317): this statement takes it instead of the next caller's.
+// clearKill runs a no-op statement after a cancel whose reply ended normally: the command had finished
+// before the KILL QUERY arrived, and a server that keeps such a kill pending for the session would interrupt
+// the next statement (ERR 1317); this statement takes it instead of the next caller's.
 func (c *Conn) clearKill() error {
 	c.f.resetSeq()
 	c.f.cmdWritten = false
