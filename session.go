@@ -19,10 +19,13 @@ import (
 // prepared statements are dropped) and re-applies the DSN's session settings.
 func (c *conn) ResetSession(ctx context.Context) error {
 	if c.pc.State() == protocol.StateCancelling && !c.bad {
-		// Wait for the background KILL and drain (bounded by their own timeouts): a connection proven clean
-		// is reused, one that is not is refused.
-		if err := c.pc.AwaitCancel(ctx); err != nil {
-			return err
+		// Wait a little for the background drain (and KILL): a connection proven clean is reused; one still
+		// recovering after recoveryWait is refused (database/sql closes it and uses another).
+		wctx, cancel := context.WithTimeout(ctx, recoveryWait)
+		err := c.pc.AwaitCancel(wctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	if err := c.poolable(); err != nil {
@@ -60,6 +63,10 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	}
 	return nil
 }
+
+// recoveryWait bounds how long ResetSession waits for a pooled connection's background cancel recovery: twice
+// the delay before a KILL, so a statement that ends by itself (or is killed promptly) is reused.
+const recoveryWait = 2 * protocol.DefaultCancelDelay
 
 // Reasons a pooled connection is not reused.
 var (
