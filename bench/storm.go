@@ -38,7 +38,8 @@ type stormResult struct {
 	cancelled        int64 // operations that returned their context's error
 	failed           int64 // operations without a deadline that failed
 	otherErrs        int64 // operations with a deadline that failed with another error than the context's
-	firstFailure     error
+	firstFailure     error // of an operation without a deadline
+	firstOther       error // of an operation with a deadline, other than the context's error
 	elapsed          time.Duration
 	p50, p99, max    time.Duration // cancel-to-return: return time minus deadline
 	leakedGoroutines int
@@ -76,6 +77,7 @@ func runStorm(driverName, dsn string, cfg stormConfig) (stormResult, error) {
 		failed    atomic.Int64
 		other     atomic.Int64
 		firstErr  error
+		firstOth  error
 	)
 	stop := time.Now().Add(cfg.duration)
 	var wg sync.WaitGroup
@@ -120,8 +122,8 @@ func runStorm(driverName, dsn string, cfg stormConfig) (stormResult, error) {
 				default:
 					other.Add(1)
 					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("%s with a deadline: %w", q, err)
+					if firstOth == nil {
+						firstOth = fmt.Errorf("%s with a deadline: %w", q, err)
 					}
 					mu.Unlock()
 				}
@@ -147,7 +149,7 @@ func runStorm(driverName, dsn string, cfg stormConfig) (stormResult, error) {
 	}
 	res.leakedGoroutines = max(res.leakedGoroutines, 0)
 	res.leakedFDs = max(res.leakedFDs, 0)
-	res.ops, res.cancelled, res.failed, res.otherErrs, res.firstFailure = ops.Load(), cancelled.Load(), failed.Load(), other.Load(), firstErr
+	res.ops, res.cancelled, res.failed, res.otherErrs, res.firstFailure, res.firstOther = ops.Load(), cancelled.Load(), failed.Load(), other.Load(), firstErr, firstOth
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	if n := len(latencies); n > 0 {
 		res.p50 = latencies[n/2]
@@ -174,7 +176,10 @@ func stormMain(w io.Writer, dsn string, cfg stormConfig, rounds int) error {
 				res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.max.Round(10*time.Microsecond),
 				res.failed, res.otherErrs, res.leakedGoroutines, res.leakedFDs)
 			if res.firstFailure != nil {
-				fmt.Fprintf(w, "          first failure: %v\n", res.firstFailure)
+				fmt.Fprintf(w, "          first failure without a deadline: %v\n", res.firstFailure)
+			}
+			if res.firstOther != nil {
+				fmt.Fprintf(w, "          first other error with a deadline: %v\n", res.firstOther)
 			}
 		}
 	}
