@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,4 +142,55 @@ func TestContextInterruptsBlockedRead(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
 	require.Equal(t, protocol.StateBroken, c.State(), "without a CancelFunc an interrupted command leaves the stream unknown")
+}
+
+// connectionID reads CONNECTION_ID() on c.
+func connectionID(t *testing.T, c *protocol.Conn) string {
+	t.Helper()
+	res, err := c.Query(context.Background(), "SELECT CONNECTION_ID()")
+	require.NoError(t, err)
+	row, err := res.ReadRow()
+	require.NoError(t, err)
+	v := make([][]byte, 1)
+	require.NoError(t, protocol.DecodeTextRow(row, v))
+	id := string(v[0])
+	require.NoError(t, res.Close())
+	return id
+}
+
+// A command cut by its context returns the context's error at once; in the background the connection asks the
+// server to stop it (CancelFunc), reads the reply to its end and becomes idle again.
+func TestCancelRecoveryKillsDrainsAndReuses(t *testing.T) {
+	c := connect(t)
+	admin := connect(t)
+	id := connectionID(t, c)
+	var kills atomic.Int32
+	c.CancelFunc = func(ctx context.Context) error {
+		kills.Add(1)
+		_, err := admin.Exec(ctx, "KILL QUERY "+id)
+		return err
+	}
+	c.CancelDelay = time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.Exec(ctx, "DO SLEEP(5)")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NoError(t, c.AwaitCancel(context.Background()))
+	assert.Equal(t, protocol.StateIdle, c.State(), "the drained connection is clean")
+	assert.Equal(t, int32(1), kills.Load())
+	assert.Equal(t, id, connectionID(t, c), "the same connection runs the next command")
+}
+
+// When the server cannot be asked to stop the command, the connection is closed.
+func TestCancelRecoveryFailureBreaksConnection(t *testing.T) {
+	c := connect(t)
+	c.CancelFunc = func(ctx context.Context) error { return errors.New("no side connection") }
+	c.CancelDelay = time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.Exec(ctx, "DO SLEEP(5)")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NoError(t, c.AwaitCancel(context.Background()))
+	assert.Equal(t, protocol.StateBroken, c.State())
+	require.ErrorIs(t, c.Ping(context.Background()), protocol.ErrConnClosed)
 }
