@@ -689,8 +689,9 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 	c.f.interruptAt.Store(time.Now().Add(delay).UnixNano())
 	c.f.interrupted.Store(true)
 	killed, err := c.drain(ph, res)
-	if err != nil && isInterrupt(err) && c.phase != phaseNone && !c.f.joining {
-		// Still running: kill it, then wait for its reply.
+	closed := c.State() == StateClosed // discarded meanwhile (e.g. a transaction whose statement was cancelled)
+	if err != nil && (closed || isInterrupt(err) && c.phase != phaseNone && !c.f.joining) {
+		// Still running (or unknown after a close): kill it, then wait for its reply unless closed.
 		c.phase = phaseNone
 		if res != nil {
 			res.done, res.err = false, nil
@@ -702,6 +703,9 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		err = c.CancelFunc(ctx)
 		cancel()
+		if err == nil && closed {
+			err = ErrConnClosed
+		}
 		if err == nil {
 			grace := c.CancelGrace
 			if grace <= 0 {
