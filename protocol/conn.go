@@ -402,14 +402,6 @@ func (c *Conn) afterAuth() error {
 // compressionHook installs protocol compression; set by compress.go when it is built in.
 var compressionHook func(c *Conn) error
 
-// TLSUnavailableError is returned when TLS is required but the server does not offer it.
-type TLSUnavailableError struct{ Server string }
-
-// Error says TLS was required and names the server.
-func (e *TLSUnavailableError) Error() string {
-	return "rawmysql: TLS is required (tls=" + "true/custom) but server " + strconv.Quote(e.Server) + " does not support it; refusing to continue in plaintext"
-}
-
 // Handshake returns the server's handshake.
 func (c *Conn) Handshake() *Handshake { return &c.hs }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ServerError is an ERR packet sent by the server.
@@ -98,4 +99,27 @@ func protoErr(packet, format string, args ...any) error {
 func (e *ServerError) Is(target error) bool {
 	t, ok := target.(*ServerError)
 	return ok && t.Number == e.Number
+}
+
+// packetTooLargeError is returned before anything is written when a payload exceeds maxAllowedPacket.
+type packetTooLargeError struct{ size, max int }
+
+func (e *packetTooLargeError) Error() string {
+	return "rawmysql: packet of " + itoa(e.size) + " bytes exceeds maxAllowedPacket (" + itoa(e.max) + " bytes)"
+}
+
+// SafeToRetry: nothing was written.
+func (e *packetTooLargeError) SafeToRetry() bool { return false }
+
+// ErrPacketTooLarge is matched by errors.Is for a payload larger than maxAllowedPacket.
+var ErrPacketTooLarge = errors.New("rawmysql: packet exceeds maxAllowedPacket")
+
+func (e *packetTooLargeError) Is(target error) bool { return target == ErrPacketTooLarge }
+
+// TLSUnavailableError is returned when TLS is required but the server does not offer it.
+type TLSUnavailableError struct{ Server string }
+
+// Error says TLS was required and names the server.
+func (e *TLSUnavailableError) Error() string {
+	return "rawmysql: TLS is required (tls=" + "true/custom) but server " + strconv.Quote(e.Server) + " does not support it; refusing to continue in plaintext"
 }

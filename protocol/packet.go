@@ -343,21 +343,6 @@ func (f *framer) shrink() {
 	}
 }
 
-// packetTooLargeError is returned before anything is written when a payload exceeds maxAllowedPacket.
-type packetTooLargeError struct{ size, max int }
-
-func (e *packetTooLargeError) Error() string {
-	return "rawmysql: packet of " + itoa(e.size) + " bytes exceeds maxAllowedPacket (" + itoa(e.max) + " bytes)"
-}
-
-// SafeToRetry: nothing was written.
-func (e *packetTooLargeError) SafeToRetry() bool { return false }
-
-// ErrPacketTooLarge is matched by errors.Is for a payload larger than maxAllowedPacket.
-var ErrPacketTooLarge = errors.New("rawmysql: packet exceeds maxAllowedPacket")
-
-func (e *packetTooLargeError) Is(target error) bool { return target == ErrPacketTooLarge }
-
 func itoa(n int) string {
 	if n == 0 {
 		return "0"
