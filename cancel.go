@@ -2,7 +2,12 @@ package rawmysql
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rawmysql/rawmysql/protocol"
@@ -10,62 +15,240 @@ import (
 
 // Server-side cancellation.
 //
-// When the context of a command ends while its reply is awaited, the protocol connection calls killQuery from
-// the cancelling goroutine. It opens a short-lived side connection with the same Connector (same dialer,
-// address, TLS and credentials) and sends KILL QUERY <connection id>. The main connection then reads the
-// server's answer (ERR 1317 "Query execution was interrupted", or the normal end of the reply when the
-// command finished first) for a bounded grace period: if the reply ends cleanly the connection goes back to
-// the pool, otherwise it is discarded. The caller gets the context's error in both cases. With
-// killQueryOnCancel=false, or when the kill cannot be sent, the socket is closed instead (the statement may
-// then keep running on the server until it notices).
+// When the context of a command ends after the command was sent, the protocol connection cuts the blocked
+// read at once and the caller gets the context's error. In the background the protocol connection then calls
+// killer.kill, which opens a short-lived side connection and sends KILL QUERY <connection id>, and reads the
+// killed statement's reply to its end (ERR 1317, or the normal end of the reply when the statement finished
+// first). Only then is the connection idle again; database/sql takes it back only once that has happened
+// (ResetSession), otherwise it is discarded. With killQueryOnCancel=false, when the server's identity could
+// not be read, or when the kill fails, the connection is closed instead (the statement may then keep running
+// on the server until it notices).
+//
+// The side connection is deliberately small: no session setup, no compression, no packet tracer (the
+// PacketTrace callback never sees its login), nothing logged but the connection id and the error, and its
+// own timeout derived from the DSN's timeout. Before KILL it checks that it reached the same server as the
+// main connection, by comparing the server identity read on the main connection at connect time (host name,
+// port, server id, data directory or server UUID); when they differ, or cannot be compared, it kills nothing.
+// A Connector keeps up to maxIdleSide idle side connections (with the identity each one proved) for later
+// kills; DB.Close closes them (Connector.Close).
 
-// enableKillOnCancel arranges for KILL QUERY through connector when a watched context ends mid-command.
-func (c *conn) enableKillOnCancel(connector *Connector) {
-	if !c.cfg.KillQueryOnCancel || connector == nil {
-		return
-	}
-	c.connector = connector
-	c.pc.OnInterrupt = c.killQuery
+// killer sends KILL QUERY for one connection.
+type killer struct {
+	connector *Connector
+	id        uint64 // CONNECTION_ID() of the main connection
+	ident     string // server identity seen by the main connection
+	identSQL  string // the query that reads it
 }
 
-// killQuery sends KILL QUERY for this connection through a new connection, within budget. It reports
-// whether the server accepted the kill.
-func (c *conn) killQuery(budget time.Duration) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), budget)
-	defer cancel()
-	err := c.connector.killQuery(ctx, c.pc.ConnectionID())
-	if c.cfg.Logger != nil {
-		if err != nil {
-			c.cfg.Logger.Warn("rawmysql: KILL QUERY after context cancel failed; closing the connection", "connection_id", c.pc.ConnectionID(), "err", err)
-		} else {
-			c.cfg.Logger.Debug("rawmysql: KILL QUERY after context cancel", "connection_id", c.pc.ConnectionID())
+// errOtherServer is returned when the side connection reached another server than the main connection.
+var errOtherServer = errors.New("rawmysql: KILL QUERY not sent: the side connection reached another server (identity differs)")
+
+// kill sends KILL QUERY through a side connection that proved it reached the main connection's server. An
+// idle side connection of the Connector is reused (it may have been closed by the server while idle: then a
+// new one is dialled, once).
+func (k *killer) kill(ctx context.Context) (err error) {
+	defer func() {
+		if l := k.connector.cfg.Logger; l != nil {
+			if err != nil {
+				l.Warn("rawmysql: KILL QUERY after context cancel failed; closing the connection", "connection_id", k.id, "err", err)
+			} else {
+				l.Debug("rawmysql: KILL QUERY after context cancel", "connection_id", k.id)
+			}
 		}
+	}()
+	q := "KILL QUERY " + strconv.FormatUint(k.id, 10)
+	if sc := k.connector.side.get(k.ident); sc != nil {
+		if _, err := sc.pc.Exec(ctx, q); err == nil {
+			k.connector.side.put(sc)
+			return nil
+		} else if !protocol.SafeToRetry(err) && !isDeadIdle(err) {
+			sc.pc.Close()
+			return err
+		}
+		sc.pc.Close() // closed while idle: dial a new one
 	}
-	return err == nil
-}
-
-// killQuery connects (no session setup) and runs KILL QUERY id.
-func (c *Connector) killQuery(ctx context.Context, id uint32) error {
-	nc, err := c.dial(ctx)
+	sc, err := k.dialSide(ctx)
 	if err != nil {
 		return err
 	}
-	opts, err := c.options()
+	if sc.ident != k.ident {
+		sc.pc.Close()
+		return errOtherServer
+	}
+	if _, err := sc.pc.Exec(ctx, q); err != nil {
+		sc.pc.Close()
+		return err
+	}
+	k.connector.side.put(sc)
+	return nil
+}
+
+// isDeadIdle reports an I/O error of a pooled side connection (the server closed it while idle): the KILL
+// did not run, so another connection may send it.
+func isDeadIdle(err error) bool {
+	var ioe *protocol.IOError
+	var se *protocol.ServerError
+	return errors.As(err, &ioe) && !errors.As(err, &se)
+}
+
+// sideConn is a KILL side connection and the identity of the server it reached.
+type sideConn struct {
+	pc    *protocol.Conn
+	ident string
+}
+
+// dialSide opens a side connection: no session setup, no compression, no tracer, no attributes beyond the
+// standard ones; it reads the server's identity.
+func (k *killer) dialSide(ctx context.Context) (*sideConn, error) {
+	nc, err := k.connector.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := k.connector.options()
 	if err != nil {
 		nc.Close()
-		return err
+		return nil, err
 	}
+	opts.Trace = nil
+	opts.Compress = false
+	opts.Attributes = nil
 	pc, err := protocol.Connect(ctx, nc, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pc.Close()
-	if err := pc.Watch(ctx); err != nil {
-		return err
+	vals, err := scalarRow(ctx, pc, k.identSQL)
+	if err != nil {
+		pc.Close()
+		return nil, err
 	}
-	_, err = pc.Exec("KILL QUERY " + strconv.FormatUint(uint64(id), 10))
-	if werr := pc.Unwatch(); werr != nil {
-		return werr
+	return &sideConn{pc: pc, ident: strings.Join(vals, "\x00")}, nil
+}
+
+// maxIdleSide is how many idle KILL side connections a Connector keeps: a storm of cancels reuses them
+// instead of dialling one per KILL (each would cost the server a thread and a login).
+const maxIdleSide = 4
+
+// sidePool keeps a few idle side connections.
+type sidePool struct {
+	mu     sync.Mutex
+	idle   []*sideConn
+	closed bool
+}
+
+// get returns an idle side connection that reached the server with identity ident, or nil.
+func (p *sidePool) get(ident string) *sideConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.idle) - 1; i >= 0; i-- {
+		if sc := p.idle[i]; sc.ident == ident {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return sc
+		}
 	}
-	return err
+	return nil
+}
+
+// put keeps sc for later kills, or closes it when enough are idle (or the Connector is closed).
+func (p *sidePool) put(sc *sideConn) {
+	p.mu.Lock()
+	if !p.closed && len(p.idle) < maxIdleSide {
+		p.idle = append(p.idle, sc)
+		sc = nil
+	}
+	p.mu.Unlock()
+	if sc != nil {
+		sc.pc.Close()
+	}
+}
+
+// close closes the idle side connections; later ones are closed after use.
+func (p *sidePool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, sc := range idle {
+		sc.pc.Close()
+	}
+}
+
+// identityColumns are the server variables that identify a server; MySQL has a UUID per server, MariaDB
+// does not (its data directory tells apart servers on one host).
+func identityColumns(serverVersion string) string {
+	if strings.Contains(strings.ToLower(serverVersion), "mariadb") {
+		return "@@hostname, @@port, @@server_id, @@datadir"
+	}
+	return "@@server_uuid, @@hostname, @@port, @@server_id"
+}
+
+// killTimeout bounds the side connection (dial, login, identity check, KILL): the DSN's timeout, or
+// protocol.DefaultCancelTimeout.
+func killTimeout(cfg *Config) time.Duration {
+	if cfg.Timeout > 0 {
+		return cfg.Timeout
+	}
+	return protocol.DefaultCancelTimeout
+}
+
+// onCancelStart, when set (by tests), sees every background cancel recovery start; its argument is closed
+// when the recovery has ended.
+var onCancelStart func(done <-chan struct{})
+
+// setupKill reads the connection id and the server identity (with @@max_allowed_packet when the DSN asks
+// for the server's value, so this costs no round trip of its own then) and arms KILL QUERY on cancel. A
+// server that cannot answer the identity query (an incompatible server) keeps close-on-cancel.
+func (c *conn) setupKill(ctx context.Context, connector *Connector, needMaxPacket bool) (maxPacket string, err error) {
+	identCols := identityColumns(c.pc.ServerVersion())
+	q := "SELECT CONNECTION_ID(), " + identCols
+	if needMaxPacket {
+		q += ", @@max_allowed_packet"
+	}
+	vals, err := c.queryRow(ctx, q)
+	if err != nil {
+		var se *protocol.ServerError
+		if errors.As(err, &se) && !errors.Is(err, context.Canceled) {
+			return "", nil // no identity: close on cancel
+		}
+		return "", err
+	}
+	if needMaxPacket {
+		maxPacket = vals[len(vals)-1]
+		vals = vals[:len(vals)-1]
+	}
+	id, perr := strconv.ParseUint(vals[0], 10, 64)
+	if perr != nil {
+		return maxPacket, fmt.Errorf("rawmysql: CONNECTION_ID() returned %q", vals[0])
+	}
+	k := &killer{connector: connector, id: id, ident: strings.Join(vals[1:], "\x00"), identSQL: "SELECT " + identCols}
+	c.killer = k
+	c.pc.CancelFunc = k.kill
+	c.pc.OnCancelStart = onCancelStart
+	c.pc.CancelTimeout = killTimeout(c.cfg)
+	return maxPacket, nil
+}
+
+// scalarRow runs query on a bare protocol connection and returns its first row as text.
+func scalarRow(ctx context.Context, pc *protocol.Conn, query string) ([]string, error) {
+	res, err := pc.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	n := len(res.Columns)
+	p, err := res.ReadRow()
+	if err != nil {
+		res.Close()
+		if err == io.EOF {
+			return nil, fmt.Errorf("rawmysql: %q returned no row", query)
+		}
+		return nil, err
+	}
+	raw := make([][]byte, n)
+	if err := protocol.DecodeTextRow(p, raw); err != nil {
+		return nil, res.Abort(err)
+	}
+	vals := make([]string, n)
+	for i := range raw {
+		vals[i] = string(raw[i])
+	}
+	return vals, res.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,6 +73,7 @@ func TestCancelKillsQuery(t *testing.T) {
 		{"exec prepared", "DO SLEEP(?)", []any{30}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			recovered := trackRecoveries(t)
 			db := openDB(t, "")
 			db.SetMaxOpenConns(1)
 			admin := openDB(t, "")
@@ -94,6 +96,7 @@ func TestCancelKillsQuery(t *testing.T) {
 			}
 			require.ErrorIs(t, err, context.DeadlineExceeded)
 
+			recovered() // KILL and drain run in the background
 			cmd, found := waitNotRunning(t, admin, id)
 			require.True(t, found, "the connection was kept open")
 			assert.Equal(t, "Sleep", cmd, "the killed query is gone from the process list")
@@ -116,6 +119,7 @@ func TestCancelKillsBlockedUpdate(t *testing.T) {
 	var v string
 	require.NoError(t, holder.QueryRow("SELECT v FROM "+tbl+" WHERE id = 1 FOR UPDATE").Scan(&v))
 
+	recovered := trackRecoveries(t)
 	writer := openDB(t, "")
 	writer.SetMaxOpenConns(1)
 	id := connID(t, writer)
@@ -124,6 +128,7 @@ func TestCancelKillsBlockedUpdate(t *testing.T) {
 	_, err = writer.ExecContext(ctx, "UPDATE "+tbl+" SET v = 'changed' WHERE id = 1")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
+	recovered()
 	cmd, found := waitNotRunning(t, db, id)
 	require.True(t, found)
 	assert.Equal(t, "Sleep", cmd, "the UPDATE is no longer waiting")
@@ -137,6 +142,7 @@ func TestCancelKillsBlockedUpdate(t *testing.T) {
 // TestCancelDuringRows: cancelling while a large result is being read stops the query on the server and
 // leaves the pool usable.
 func TestCancelDuringRows(t *testing.T) {
+	recovered := trackRecoveries(t)
 	db := openDB(t, "")
 	db.SetMaxOpenConns(1)
 	admin := openDB(t, "")
@@ -157,6 +163,7 @@ func TestCancelDuringRows(t *testing.T) {
 	require.NoError(t, rows.Close())
 	assert.Less(t, n, 100000*100, "the result was not read to its end")
 
+	recovered()
 	waitNotRunning(t, admin, id)
 	var got int
 	require.NoError(t, db.QueryRow("SELECT 7").Scan(&got))
@@ -199,4 +206,26 @@ func TestCancelledContextSendsNothingToServer(t *testing.T) {
 	require.ErrorIs(t, c.Ping(ctx), context.Canceled)
 	assert.Equal(t, before, c.pc.BytesOut(), "nothing was written")
 	assert.True(t, c.IsValid())
+}
+
+// trackRecoveries records the background cancel recoveries started from now on (connections opened from now
+// on); the returned function waits until all of them have ended.
+func trackRecoveries(t *testing.T) (wait func()) {
+	var mu sync.Mutex
+	var pending []<-chan struct{}
+	onCancelStart = func(done <-chan struct{}) {
+		mu.Lock()
+		pending = append(pending, done)
+		mu.Unlock()
+	}
+	t.Cleanup(func() { onCancelStart = nil })
+	return func() {
+		mu.Lock()
+		p := pending
+		pending = nil
+		mu.Unlock()
+		for _, done := range p {
+			<-done
+		}
+	}
 }

@@ -61,13 +61,13 @@ func TestCompressedLocalInfile(t *testing.T) {
 	pc.LocalInfile = func(name string) (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader(data.String())), nil
 	}
-	_, err = pc.Exec("DROP TABLE IF EXISTS t_compressed_infile")
+	_, err = pc.Exec(context.Background(), "DROP TABLE IF EXISTS t_compressed_infile")
 	require.NoError(t, err)
-	_, err = pc.Exec("CREATE TABLE t_compressed_infile (v VARCHAR(20))")
+	_, err = pc.Exec(context.Background(), "CREATE TABLE t_compressed_infile (v VARCHAR(20))")
 	require.NoError(t, err)
-	ok, err := pc.Exec("LOAD DATA LOCAL INFILE 'whatever.txt' INTO TABLE t_compressed_infile")
+	ok, err := pc.Exec(context.Background(), "LOAD DATA LOCAL INFILE 'whatever.txt' INTO TABLE t_compressed_infile")
 	require.NoError(t, err)
 	assert.Equal(t, uint64(200_000), ok.AffectedRows)
 	// The connection is still in step.
-	require.NoError(t, pc.Ping())
+	require.NoError(t, pc.Ping(context.Background()))
 }

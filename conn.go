@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
-	"io"
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
@@ -21,8 +21,14 @@ type conn struct {
 	params []protocol.Param
 	ibuf   []byte  // interpolation buffer
 	tr     tracers // the Config.Tracer's sub-interfaces (all nil without a Tracer)
-	// connector opened this connection; used for the side connection of KILL QUERY (cancel.go).
-	connector *Connector
+	// killer sends KILL QUERY for this connection through a side connection (cancel.go); nil when
+	// killQueryOnCancel=false.
+	killer *killer
+
+	lastQuery string // text of the command in progress (COM_QUERY or the prepared statement's)
+	inTx      bool   // a driver.Tx is open on the connection
+	bad       bool   // discarded: every later command is refused with driver.ErrBadConn
+
 	// stickyParams: the server fixes a prepared statement's parameter types at its first execution and
 	// converts later arguments to them (MySQL 8.0.22+, TiDB, Dolt; not MariaDB), so a cached statement is
 	// re-prepared when its argument types change (stmt.go).
@@ -53,6 +59,7 @@ func (c *conn) Close() error {
 	if c.cfg.Logger != nil {
 		c.logClose()
 	}
+	c.bad = true
 	if c.cache != nil {
 		c.cache.clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
@@ -92,86 +99,81 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if _, err := c.exec(ctx, q); err != nil {
 		return nil, err
 	}
+	c.inTx = true
 	return &tx{c: c}, nil
 }
 
 // Ping checks the connection with COM_PING.
 func (c *conn) Ping(ctx context.Context) error {
-	if err := c.pc.Watch(ctx); err != nil {
-		return err
+	if err := c.begin(""); err != nil {
+		return mapErr(err)
 	}
-	err := c.pc.Ping()
-	return c.finish(ctx, err)
+	return c.end(ctx, c.pc.Ping(ctx))
 }
 
-// finish stops watching ctx and maps the error.
-func (c *conn) finish(ctx context.Context, err error) error {
-	if werr := c.pc.Unwatch(); werr != nil && (err != nil || ctx.Err() != nil) {
-		// The context interrupted the command (the connection is discarded).
-		return werr
+// begin is called before each command: a connection discarded earlier refuses every command (nothing is
+// sent, database/sql may retry elsewhere).
+func (c *conn) begin(query string) error {
+	if c.bad {
+		return &retryable{errConnUnusable}
 	}
-	if err != nil {
-		if c.cfg.RejectReadOnly && isReadOnlyError(err) {
-			err = c.rejectReadOnly(err)
-		} else {
-			err = mapErr(ctxErr(ctx, err))
-		}
-		err = localInfileDisabled(err, c.pc.CurrentQuery())
-		c.logErr(err)
-		return err
-	}
+	c.lastQuery = query
 	return nil
+}
+
+// end maps a command's error for database/sql. The protocol connection has already ended the command (its
+// state, its context watcher, a background cancel recovery); the adapter adds its policies: rejectReadOnly,
+// and a statement cancelled inside an open transaction, whose effect is unknown, discards the connection
+// (closing it rolls the transaction back on the server) so that nothing more runs in that transaction.
+func (c *conn) end(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = ctxErr(ctx, err)
+	switch {
+	case c.cfg.RejectReadOnly && isReadOnlyError(err):
+		err = c.rejectReadOnly(err)
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()) && (c.inTx || c.pc.TxOpenAtStart()):
+		c.discard()
+	}
+	err = mapErr(err)
+	err = localInfileDisabled(err, c.lastQuery)
+	c.logErr(err)
+	return err
+}
+
+// discard closes the connection for good: later commands get driver.ErrBadConn, IsValid reports false.
+func (c *conn) discard() {
+	c.bad = true
+	c.pc.Close()
 }
 
 // exec runs a statement without arguments over COM_QUERY.
 func (c *conn) exec(ctx context.Context, query string) (driver.Result, error) {
-	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
+	if err := c.begin(query); err != nil {
+		return nil, mapErr(err)
 	}
-	res, err := c.pc.Query(query)
+	res, err := c.pc.Query(ctx, query)
 	var r result
 	if err == nil {
 		r, err = drainResult(res)
 	}
-	if err = c.finish(ctx, err); err != nil {
+	if err = c.end(ctx, err); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// queryScalar runs a query returning one value as text.
-func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
-	if err := c.pc.Watch(ctx); err != nil {
-		return "", err
+// queryRow runs a query and returns its first row as text.
+func (c *conn) queryRow(ctx context.Context, query string) ([]string, error) {
+	if err := c.begin(query); err != nil {
+		return nil, mapErr(err)
 	}
-	res, err := c.pc.Query(query)
-	if err != nil {
-		return "", c.finish(ctx, err)
+	vals, err := scalarRow(ctx, c.pc, query)
+	if err = c.end(ctx, err); err != nil {
+		return nil, err
 	}
-	var val string
-	var found bool
-	if len(res.Columns) == 1 {
-		p, rerr := res.ReadRow()
-		if rerr == nil {
-			var v [1][]byte
-			if rerr = protocol.DecodeTextRow(p, v[:]); rerr == nil {
-				val, found = string(v[0]), true
-			}
-		}
-		if rerr != nil && rerr != io.EOF {
-			err = rerr
-		}
-	}
-	if cerr := res.Close(); err == nil {
-		err = cerr
-	}
-	if err = c.finish(ctx, err); err != nil {
-		return "", err
-	}
-	if !found {
-		return "", fmt.Errorf("rawmysql: %q returned no value", query)
-	}
-	return val, nil
+	return vals, nil
 }
 
 // ExecContext runs a statement. With arguments it uses the connection's cached prepared statement for the
@@ -254,11 +256,11 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 	if err := c.checkPlaceholders(query, args); err != nil {
 		return "", nil, false, err
 	}
-	if err := c.pc.Watch(ctx); err != nil {
-		return "", nil, false, err
+	if err := c.begin(query); err != nil {
+		return "", nil, false, mapErr(err)
 	}
-	cs, owned, err = c.prepare(query)
-	if err = c.finish(ctx, err); err != nil {
+	cs, owned, err = c.prepare(ctx, query)
+	if err = c.end(ctx, err); err != nil {
 		return "", nil, false, err
 	}
 	return "", cs, owned, nil
@@ -271,37 +273,19 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 // connection must not hold it on the server beyond the budget until its next command.
 func (c *conn) closeOwnedLater(cs *cachedStmt) {
 	if cs.closeNow && c.pc.State() == protocol.StateIdle {
-		_ = c.pc.CloseStmt(cs.st.ID) // a failed write breaks the connection, and the server frees its statements
+		_ = c.pc.CloseStmt(context.Background(), cs.st.ID) // a failed write breaks the connection, and the server frees its statements
 		return
 	}
 	c.pc.QueueCloseStmt(cs.st.ID)
 }
 
 func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {
-	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
+	if err := c.begin(query); err != nil {
+		return nil, mapErr(err)
 	}
-	res, err := c.pc.Query(query)
+	res, err := c.pc.Query(ctx, query)
 	if err != nil {
-		return nil, c.finish(ctx, err)
-	}
-	r, err := c.startRows(ctx, res)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// startRows hands a result to database/sql, unless the context ended while its header was read (e.g. a
-// killed SELECT SLEEP that still returns its row): then the result is drained and the context's error
-// returned.
-func (c *conn) startRows(ctx context.Context, res *protocol.Result) (*rows, error) {
-	if ctx.Err() != nil {
-		err := res.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
-		return nil, c.finish(ctx, err)
+		return nil, c.end(ctx, err)
 	}
 	r := c.newRows(ctx, res)
 	if err := r.start(); err != nil {
@@ -327,12 +311,35 @@ type tx struct{ c *conn }
 
 // Commit sends COMMIT.
 func (t *tx) Commit() error {
+	t.c.inTx = false
 	_, err := t.c.exec(context.Background(), "COMMIT")
 	return err
 }
 
-// Rollback sends ROLLBACK.
+// Rollback sends ROLLBACK (after a background cancel recovery, if one runs). A connection whose ROLLBACK
+// fails is discarded: it never goes back to the pool inside a transaction. When the connection was already
+// discarded (a statement of the transaction was cancelled), closing it rolled the transaction back.
 func (t *tx) Rollback() error {
-	_, err := t.c.exec(context.Background(), "ROLLBACK")
+	c := t.c
+	c.inTx = false
+	if c.bad {
+		return nil
+	}
+	_, err := c.exec(context.Background(), "ROLLBACK")
+	if err != nil {
+		c.discard()
+	}
 	return err
+}
+
+// queryScalar runs a query returning one value as text.
+func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
+	vals, err := c.queryRow(ctx, query)
+	if err != nil {
+		return "", err
+	}
+	if len(vals) != 1 {
+		return "", fmt.Errorf("rawmysql: %q returned %d values, expected 1", query, len(vals))
+	}
+	return vals[0], nil
 }

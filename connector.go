@@ -25,6 +25,14 @@ type Connector struct {
 	cfg *Config
 	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
 	stmtBudget *stmtBudget
+	side       *sidePool // idle KILL side connections (cancel.go)
+}
+
+// Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
+// the Connector are closed by database/sql itself.
+func (c *Connector) Close() error {
+	c.side.close()
+	return nil
 }
 
 // NewConnector validates cfg and returns a Connector holding a private copy of it.
@@ -37,7 +45,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal)}
+	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}}
 }
 
 // Driver returns the rawmysql Driver.
@@ -60,14 +68,15 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	}
 	nc, err := c.dial(ctx)
 	if err != nil {
+		// Not driver.ErrBadConn: database/sql would dial twice more to the same address.
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("rawmysql: dial %s %s: %w", cfg.Net, cfg.Addr, ctx.Err())
 		}
 		var oe *net.OpError
 		if errors.As(err, &oe) && oe.Op == "dial" { // already says "dial <net> <addr>"
-			return nil, fmt.Errorf("%w: rawmysql: %w", driver.ErrBadConn, err)
+			return nil, fmt.Errorf("rawmysql: %w", err)
 		}
-		return nil, fmt.Errorf("%w: rawmysql: dial %s %s: %w", driver.ErrBadConn, cfg.Net, cfg.Addr, err)
+		return nil, fmt.Errorf("rawmysql: dial %s %s: %w", cfg.Net, cfg.Addr, err)
 	}
 	opts, err := c.options()
 	if err != nil {
@@ -76,17 +85,20 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	}
 	pc, err := protocol.Connect(ctx, nc, opts)
 	if err != nil {
-		return nil, driverErr(ctxErr(ctx, err))
+		return nil, driverErr(c.connectErr(ctx, "handshake", err))
 	}
 	mc := newConn(pc, cfg, c.stmtBudget)
-	mc.enableKillOnCancel(c)
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
 		if se := serverError(err); se != nil && se.Number == protocol.ErMustChangePassword {
 			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
 			return nil, driverErr(&protocol.ExpiredPasswordError{User: cfg.User, Err: se.protocolError()})
 		}
-		return nil, ctxErr(ctx, err)
+		return nil, c.connectErr(ctx, "session setup", err)
+	}
+	if err := mc.setupCancel(ctx, c); err != nil {
+		pc.Close()
+		return nil, c.connectErr(ctx, "session setup", err)
 	}
 	return mc, nil
 }
@@ -100,8 +112,21 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	if err := cfg.normalizeWith("rawmysql: BeforeConnect left an invalid config: "); err != nil {
 		return nil, err
 	}
-	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget.
-	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget}, nil
+	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget and
+	// the idle KILL side connections (closed by DB.Close through this Connector).
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side}, nil
+}
+
+// connectErr names the address in an error of the connection phase; when the context (or the DSN's timeout)
+// ended it, the context's error is wrapped.
+func (c *Connector) connectErr(ctx context.Context, phase string, err error) error {
+	if ctx.Err() != nil {
+		if serverError(err) == nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("rawmysql: %s with %s %s: %w", phase, c.cfg.Net, c.cfg.Addr, err)
+	}
+	return err
 }
 
 func (c *Connector) dial(ctx context.Context) (net.Conn, error) {
@@ -141,6 +166,7 @@ func (c *Connector) options() (protocol.Options, error) {
 		AllowCleartextPasswords: cfg.AllowCleartextPasswords,
 		AllowPublicKeyRetrieval: cfg.AllowPublicKeyRetrieval,
 		Compress:                cfg.Compress,
+		MaxReadPacket:           cfg.MaxAllowedPacket,
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
 		Trace:                   cfg.PacketTrace,
@@ -191,7 +217,36 @@ func parseConnectionAttributes(s string) ([][2]string, error) {
 	return out, nil
 }
 
-// setupSession applies charset, maxAllowedPacket=0 and the DSN's session variables.
+// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0)
+// and, with killQueryOnCancel, the connection id and server identity for KILL QUERY — in one query.
+func (c *conn) setupCancel(ctx context.Context, connector *Connector) error {
+	needMax := c.cfg.MaxAllowedPacket == 0
+	var v string
+	if c.cfg.KillQueryOnCancel {
+		var err error
+		if v, err = c.setupKill(ctx, connector, needMax); err != nil {
+			return err
+		}
+	}
+	if needMax && v == "" {
+		vals, err := c.queryRow(ctx, "SELECT @@max_allowed_packet")
+		if err != nil {
+			return err
+		}
+		v = vals[0]
+	}
+	if needMax {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("rawmysql: server max_allowed_packet %q is not a positive number", v)
+		}
+		c.pc.SetMaxPacketSize(n)
+		c.pc.SetMaxReadPacket(n)
+	}
+	return nil
+}
+
+// setupSession applies charset and the DSN's session variables.
 func (c *conn) setupSession(ctx context.Context) error {
 	cfg := c.cfg
 	if cfg.Charset != "" {
@@ -213,17 +268,6 @@ func (c *conn) setupSession(ctx context.Context) error {
 		if lastErr != nil {
 			return lastErr
 		}
-	}
-	if cfg.MaxAllowedPacket == 0 {
-		v, err := c.queryScalar(ctx, "SELECT @@max_allowed_packet")
-		if err != nil {
-			return err
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("rawmysql: server max_allowed_packet %q is not a positive number", v)
-		}
-		c.pc.SetMaxPacketSize(n)
 	}
 	if len(cfg.Params) > 0 {
 		keys := make([]string, 0, len(cfg.Params))

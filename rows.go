@@ -145,20 +145,20 @@ func (r *rows) Next(dest []driver.Value) error {
 	cols := r.res.Columns
 	if r.res.Binary {
 		if err := protocol.DecodeBinaryRow(p, cols, r.bvals); err != nil {
-			return r.fail(err)
+			return r.abort(err)
 		}
 		r.bbuf = r.bbuf[:0]
 		for i := range r.bvals {
 			v, err := r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf, &r.c.box)
 			if err != nil {
-				return r.fail(err)
+				return r.abort(err)
 			}
 			dest[i] = v
 		}
 		return nil
 	}
 	if err := protocol.DecodeTextRow(p, r.vals); err != nil {
-		return r.fail(err)
+		return r.abort(err)
 	}
 	kinds := r.kinds[:len(r.vals)]
 	for i, v := range r.vals {
@@ -172,16 +172,24 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		dv, err := r.c.textValue(&cols[i], kinds[i], v, &r.c.box)
 		if err != nil {
-			return r.fail(err)
+			return r.abort(err)
 		}
 		dest[i] = dv
 	}
 	return nil
 }
 
+// abort reports a row the driver cannot decode: the data does not match its own column definitions, so the
+// stream cannot be trusted. The connection is closed (nothing more is read from it) and discarded.
+func (r *rows) abort(err error) error {
+	r.res.Abort(err)
+	r.c.bad = true
+	return r.fail(err)
+}
+
 // fail reports a stream error with the context's error preferred.
 func (r *rows) fail(err error) error {
-	err = mapErr(ctxErr(r.ctx, err))
+	err = r.c.end(r.ctx, err)
 	if r.trace != nil && r.trace.err == nil {
 		r.trace.err = err
 	}
@@ -207,7 +215,7 @@ func (r *rows) closeWith(cause error) error {
 		r.c.closeOwnedLater(r.closeStmt)
 		r.closeStmt = nil
 	}
-	ferr := r.c.finish(r.ctx, err)
+	ferr := r.c.end(r.ctx, err)
 	r.ctx = nil
 	if r.trace != nil {
 		r.trace.end(ferr)

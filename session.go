@@ -2,42 +2,52 @@ package rawmysql
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
-// ResetSession is called by database/sql before a pooled connection is reused. It refuses a connection that
-// is not idle, and with checkConnLiveness (the default) one whose socket already holds data or EOF — a server
-// that closed an idle connection (wait_timeout, restart) is noticed here, before a command is written, so
-// database/sql retries on another connection. With resetSession=true it sends COM_RESET_CONNECTION (session
-// variables, temporary tables, user locks and prepared statements are dropped) and re-applies the DSN's
-// session settings.
+// ResetSession is called by database/sql before a pooled connection is reused. It refuses (driver.ErrBadConn,
+// so database/sql closes it and uses another) a connection that was discarded, that is not idle — still
+// recovering from a cancelled command in the background, or broken —, or whose server status says a
+// transaction is open (with autocommit on: an explicit transaction that was never ended). With
+// checkConnLiveness (the default) it refuses one whose socket already holds data or EOF — a server that
+// closed an idle connection (wait_timeout, restart) is noticed here, before a command is written. With
+// resetSession=true it sends COM_RESET_CONNECTION (session variables, temporary tables, user locks and
+// prepared statements are dropped) and re-applies the DSN's session settings.
 func (c *conn) ResetSession(ctx context.Context) error {
-	if c.pc.State() != protocol.StateIdle {
-		return driver.ErrBadConn
+	if c.pc.State() == protocol.StateCancelling && !c.bad {
+		// Wait a little for the background drain (and KILL): a connection proven clean is reused; one still
+		// recovering after recoveryWait is refused (database/sql closes it and uses another).
+		wctx, cancel := context.WithTimeout(ctx, recoveryWait)
+		err := c.pc.AwaitCancel(wctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if err := c.poolable(); err != nil {
+		c.logErr(mapErr(err))
+		return mapErr(err)
 	}
 	if c.cfg.CheckConnLiveness {
 		if err := c.checkLiveness(); err != nil {
-			c.pc.Close()
-			return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
+			c.discard()
+			return mapErr(&retryable{err})
 		}
 	}
 	if !c.cfg.ResetSession {
 		return nil
 	}
-	if err := c.pc.Watch(ctx); err != nil {
-		return err
-	}
-	err := c.pc.ResetConnection()
-	if err = c.finish(ctx, err); err != nil {
+	err := c.pc.ResetConnection(ctx)
+	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		c.pc.Close()
-		return fmt.Errorf("%w: reset: %w", driver.ErrBadConn, err)
+		c.discard()
+		return mapErr(&retryable{fmt.Errorf("rawmysql: reset: %w", err)})
 	}
 	// The server dropped every prepared statement of the session.
 	if c.cache != nil {
@@ -48,15 +58,50 @@ func (c *conn) ResetSession(ctx context.Context) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		c.pc.Close()
-		return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
+		c.discard()
+		return mapErr(&retryable{err})
 	}
 	return nil
 }
 
-// IsValid reports whether the connection can go back to the pool: it is idle (not broken by an I/O or
-// protocol error, not closed, no result left open).
-func (c *conn) IsValid() bool { return c.pc.State() == protocol.StateIdle }
+// recoveryWait bounds how long ResetSession waits for a pooled connection's background cancel recovery: twice
+// the delay before a KILL, so a statement that ends by itself (or is killed promptly) is reused.
+const recoveryWait = 2 * protocol.DefaultCancelDelay
+
+// Reasons a pooled connection is not reused.
+var (
+	errConnCancelling = errors.New("rawmysql: connection is still recovering from a cancelled command (KILL QUERY and drain run in the background)")
+	errConnInTx       = errors.New("rawmysql: connection's server status says a transaction is open outside any Tx")
+)
+
+// poolable reports why the connection cannot serve a new user (nil: it can). Nothing is sent.
+func (c *conn) poolable() error {
+	if c.bad {
+		return &retryable{errConnUnusable}
+	}
+	switch c.pc.State() {
+	case protocol.StateIdle:
+	case protocol.StateCancelling:
+		return &retryable{errConnCancelling}
+	default:
+		return &retryable{errConnUnusable}
+	}
+	if st := c.pc.Status(); !c.inTx && st&protocol.StatusInTrans != 0 && st&protocol.StatusAutocommit != 0 {
+		c.discard()
+		return &retryable{errConnInTx}
+	}
+	return nil
+}
+
+// IsValid reports whether the connection can go back to the pool: not discarded, not broken, not inside a
+// transaction. A connection still recovering from a cancelled command (KILL QUERY and drain in the
+// background) goes back, but ResetSession hands it out only once the recovery proved it clean.
+func (c *conn) IsValid() bool {
+	if c.pc.State() == protocol.StateCancelling {
+		return !c.bad
+	}
+	return c.poolable() == nil
+}
 
 // errConnDead is reported when an idle connection has data or EOF pending.
 var errConnDead = errors.New("rawmysql: idle connection was closed by the server or has unexpected data pending")
@@ -90,10 +135,43 @@ func isReadOnlyError(err error) bool {
 	return false
 }
 
-// rejectReadOnly closes the connection and reports driver.ErrBadConn for a read-only error (rejectReadOnly=true).
-// database/sql then retries the statement on another connection. That is safe only because the server refused
-// the statement without running it; the retry may reach a new primary (failover), or fail again.
+// rejectReadOnly closes the connection for a read-only error (rejectReadOnly=true), as after a failover the
+// connection points to a former primary. The error is reported as driver.ErrBadConn — database/sql then
+// retries on another connection — only when the server cannot have executed anything: the error was the
+// first packet of the reply (a single statement refused as a whole, or the first of a multi-statement), no
+// transaction was open, and the statement is not a CALL (a procedure may have written before it failed).
+// Otherwise the server's error is returned as is.
 func (c *conn) rejectReadOnly(err error) error {
-	c.pc.Close()
-	return fmt.Errorf("%w: rawmysql: server is read-only (rejectReadOnly=true closes the connection): %w", driver.ErrBadConn, err)
+	c.discard()
+	if c.pc.Refused() && !c.pc.TxOpenAtStart() && !c.inTx && !isCall(c.lastQuery) {
+		return &retryable{fmt.Errorf("rawmysql: server is read-only (rejectReadOnly=true closes the connection): %w", err)}
+	}
+	return err
+}
+
+// isCall reports whether query starts with CALL (after blanks and comments).
+func isCall(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	for {
+		switch {
+		case strings.HasPrefix(q, "/*"):
+			end := strings.Index(q, "*/")
+			if end < 0 {
+				return false
+			}
+			q = strings.TrimLeft(q[end+2:], " \t\r\n(")
+		case strings.HasPrefix(q, "#") || strings.HasPrefix(q, "-- "):
+			end := strings.IndexByte(q, '\n')
+			if end < 0 {
+				return false
+			}
+			q = strings.TrimLeft(q[end+1:], " \t\r\n(")
+		default:
+			return len(q) >= 4 && strings.EqualFold(q[:4], "call") && (len(q) == 4 || !isIdentByte(q[4]))
+		}
+	}
+}
+
+func isIdentByte(b byte) bool {
+	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }

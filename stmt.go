@@ -40,11 +40,11 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 }
 
 func (c *conn) prepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
+	if err := c.begin(query); err != nil {
+		return nil, mapErr(err)
 	}
-	cs, owned, err := c.prepare(query)
-	if err = c.finish(ctx, err); err != nil {
+	cs, owned, err := c.prepare(ctx, query)
+	if err = c.end(ctx, err); err != nil {
 		return nil, err
 	}
 	cs.refs++
@@ -53,20 +53,20 @@ func (c *conn) prepareContext(ctx context.Context, query string) (driver.Stmt, e
 
 // prepare returns a prepared statement for query: from the cache, or newly prepared (and cached when the
 // cache is on). owned reports a statement outside the cache, to be closed by its user.
-func (c *conn) prepare(query string) (cs *cachedStmt, owned bool, err error) {
+func (c *conn) prepare(ctx context.Context, query string) (cs *cachedStmt, owned bool, err error) {
 	if c.cache != nil {
 		if cs := c.cache.get(query); cs != nil {
 			return cs, false, nil
 		}
 	}
-	st, err := c.pc.Prepare(query)
+	st, err := c.pc.Prepare(ctx, query)
 	var se *protocol.ServerError
 	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
 		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
 		// prepare this one outside the cache.
 		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
 		c.cache.serverFull()
-		st, err = c.pc.Prepare(query)
+		st, err = c.pc.Prepare(ctx, query)
 		if err != nil {
 			return nil, false, err
 		}
@@ -149,7 +149,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 
 // execute sends COM_STMT_EXECUTE (with long data first) and reads the first result header. A statement the
 // server wants re-prepared (1615) is prepared again and executed once more: the failed attempt ran nothing.
-func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Result, error) {
+func (c *conn) execute(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (*protocol.Result, error) {
 	if len(args) != len(cs.st.Params) {
 		return nil, &argCountError{want: len(cs.st.Params), got: len(args)}
 	}
@@ -161,7 +161,7 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 	if c.stickyParams && !cs.fits(params) {
 		// The server fixed this statement's parameter types at an earlier execution and would convert these
 		// arguments to them ("hello" to 0): use a fresh server statement for the new types.
-		st, err := c.reprepare(cs)
+		st, err := c.reprepare(ctx, cs)
 		if err != nil {
 			return nil, err
 		}
@@ -170,13 +170,13 @@ func (c *conn) execute(cs *cachedStmt, args []driver.NamedValue) (*protocol.Resu
 		clear(cs.bound)
 	}
 	for attempt := 0; ; attempt++ {
-		if err := c.sendLongData(cs.st, params); err != nil {
+		if err := c.sendLongData(ctx, cs.st, params); err != nil {
 			return nil, err
 		}
-		res, err := c.pc.Execute(cs.st, params)
+		res, err := c.pc.Execute(ctx, cs.st, params)
 		var se *protocol.ServerError
 		if attempt == 0 && errors.As(err, &se) && (se.Number == errNeedReprepare || se.Number == errUnknownStmtHandle) {
-			st, perr := c.reprepare(cs)
+			st, perr := c.reprepare(ctx, cs)
 			if perr != nil {
 				return nil, perr
 			}
@@ -233,12 +233,12 @@ func paramTypeKind(k protocol.ParamKind) protocol.ParamKind {
 
 // reprepare prepares cs's text again (for a new server statement). When the server's max_prepared_stmt_count
 // is reached, the connection gives back its other cached statements and tries once more.
-func (c *conn) reprepare(cs *cachedStmt) (*protocol.Stmt, error) {
-	st, err := c.pc.Prepare(cs.query)
+func (c *conn) reprepare(ctx context.Context, cs *cachedStmt) (*protocol.Stmt, error) {
+	st, err := c.pc.Prepare(ctx, cs.query)
 	var se *protocol.ServerError
 	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.dropAllBut(cs) > 0 {
 		c.cache.serverFull()
-		st, err = c.pc.Prepare(cs.query)
+		st, err = c.pc.Prepare(ctx, cs.query)
 	}
 	return st, err
 }
@@ -247,7 +247,7 @@ func (c *conn) reprepare(cs *cachedStmt) (*protocol.Stmt, error) {
 // instead of inside COM_STMT_EXECUTE, so a value is never limited by one packet's size.
 const longDataThreshold = 1 << 20
 
-func (c *conn) sendLongData(st *protocol.Stmt, params []protocol.Param) error {
+func (c *conn) sendLongData(ctx context.Context, st *protocol.Stmt, params []protocol.Param) error {
 	for i := range params {
 		p := &params[i]
 		var data []byte
@@ -264,7 +264,7 @@ func (c *conn) sendLongData(st *protocol.Stmt, params []protocol.Param) error {
 		if len(data) < longDataThreshold {
 			continue
 		}
-		if err := c.pc.SendLongData(st.ID, uint16(i), data); err != nil {
+		if err := c.pc.SendLongData(ctx, st.ID, uint16(i), data); err != nil {
 			return err
 		}
 		p.Kind = protocol.ParamLongData
@@ -283,33 +283,29 @@ func restoreLongData(params []protocol.Param) {
 }
 
 func (c *conn) execPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Result, error) {
-	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
+	if err := c.begin(cs.query); err != nil {
+		return nil, mapErr(err)
 	}
-	res, err := c.execute(cs, args)
+	res, err := c.execute(ctx, cs, args)
 	if err != nil {
-		return nil, c.finish(ctx, err)
+		return nil, c.end(ctx, err)
 	}
 	r, err := drainResult(res)
-	if err = c.finish(ctx, err); err != nil {
+	if err = c.end(ctx, err); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Rows, error) {
-	if err := c.pc.Watch(ctx); err != nil {
-		return nil, err
+	if err := c.begin(cs.query); err != nil {
+		return nil, mapErr(err)
 	}
-	res, err := c.execute(cs, args)
+	res, err := c.execute(ctx, cs, args)
 	if err != nil {
-		return nil, c.finish(ctx, err)
+		return nil, c.end(ctx, err)
 	}
-	r, err := c.startRows(ctx, res)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+	return c.newRows(ctx, res), nil
 }
 
 // argCountError reports a wrong number of arguments before anything is sent.

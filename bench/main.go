@@ -3,6 +3,7 @@
 //
 //	cd bench && go run .            # private mariadbd (or RAWMYSQL_BENCH_DSN / -dsn)
 //	go run . -run scan -rounds 7    # only the workloads matching a regexp
+//	go run . -storm                 # the cancel storm instead (see storm.go)
 //
 // Every workload runs against the real server ("mariadb") and against a replay server that answers with the
 // bytes the real server sent ("replay", the client's own cost). The replay group adds a floor client that
@@ -30,7 +31,32 @@ func main() {
 	run := flag.String("run", "", "only workloads whose name matches this regexp")
 	live := flag.Bool("live", true, "measure against the real server")
 	replay := flag.Bool("replay", true, "measure against the replay server, with the floor client and the null driver")
+	storm := flag.Bool("storm", false, "run the cancel storm (see storm.go) instead of the workloads")
+	stormN := flag.Int("storm-goroutines", 1000, "cancel storm: goroutines")
+	stormPool := flag.Int("storm-pool", 10, "cancel storm: pool size (SetMaxOpenConns)")
+	stormTime := flag.Duration("storm-time", 10*time.Second, "cancel storm: duration of one driver's run")
+	stormRounds := flag.Int("storm-rounds", 2, "cancel storm: runs per driver, alternating")
 	flag.Parse()
+
+	if *storm {
+		srv, err := findServer(*dsn)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		cfg := stormConfig{goroutines: *stormN, pool: *stormPool, duration: *stormTime,
+			maxSleep: 100 * time.Millisecond, maxTimeout: 50 * time.Millisecond, settle: 15 * time.Second}
+		fmt.Fprintf(os.Stderr, "bench: cancel storm on %s\n", srv.desc)
+		err = stormMain(os.Stdout, srv.dsn, cfg, *stormRounds)
+		if srv.stop != nil {
+			srv.stop()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	o := options{dsn: *dsn, live: *live, replay: *replay, progress: func(f string, a ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+f+"\n", a...)

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
@@ -243,8 +244,8 @@ func TestCompressedConnection(t *testing.T) {
 	defer pc.Close()
 	assert.True(t, pc.Compressed())
 	assert.True(t, pc.Capabilities().Has(ClientCompress))
-	require.NoError(t, pc.Ping())
-	require.NoError(t, pc.Ping())
+	require.NoError(t, pc.Ping(context.Background()))
+	require.NoError(t, pc.Ping(context.Background()))
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
@@ -274,7 +275,7 @@ func TestCompressionNotOfferedStaysPlain(t *testing.T) {
 	require.NoError(t, err)
 	defer pc.Close()
 	assert.False(t, pc.Compressed())
-	require.NoError(t, pc.Ping())
+	require.NoError(t, pc.Ping(context.Background()))
 }
 
 // FuzzCompressedRead feeds arbitrary bytes to the compressed read path: errors are fine, panics and runaway

@@ -59,15 +59,17 @@ type Options struct {
 // State is the connection's position in the protocol.
 type State int32
 
-// Connection states.
+// Connection states. Only the Conn's lifecycle code (lock, unlock, the cancel recovery, fail, Close) changes
+// the state; everything else asks.
 const (
-	StateIdle   State = iota // ready for a command
-	StateBusy                // a result set (or further results) is still to be read
-	StateBroken              // an I/O or protocol error happened; the connection is unusable
-	StateClosed              // closed by the client
+	StateIdle       State = iota // ready for a command
+	StateBusy                    // a command's exchange is under way (e.g. a result set is still to be read)
+	StateBroken                  // an I/O or protocol error happened; the socket is closed, nothing more is sent or read
+	StateClosed                  // closed by the client
+	StateCancelling              // a cancelled command's reply is being drained in the background (see CancelFunc)
 )
 
-// String returns the state's name ("idle", "busy", "broken", "closed").
+// String returns the state's name ("idle", "busy", "broken", "closed", "cancelling").
 func (s State) String() string {
 	switch s {
 	case StateIdle:
@@ -78,16 +80,19 @@ func (s State) String() string {
 		return "broken"
 	case StateClosed:
 		return "closed"
+	case StateCancelling:
+		return "cancelling"
 	}
 	return "State(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Conn is one client connection speaking the MySQL protocol. It is not safe for concurrent use, except
-// Watch's cancellation, which may fire from another goroutine.
+// Conn is one client connection speaking the MySQL protocol. It is not safe for concurrent use: one goroutine
+// runs its commands. Each command takes a context; the context is watched for that command only (see lock),
+// and a cancel that fires later is a no-op.
 type Conn struct {
 	f     framer
 	nc    net.Conn
-	state atomic.Int32
+	state atomic.Int32 // written only under mu, by setState
 
 	hs     Handshake
 	caps   Capability // negotiated
@@ -98,27 +103,52 @@ type Conn struct {
 	opts Options
 	res  Result // the one result set reader, reused
 
-	// context watching
-	watchMu   sync.Mutex
-	stopWatch func() bool
-	watchCtx  context.Context
-	keepAfter bool // the interrupt left the stream intact (KILL sent, or nothing was in flight)
+	// Command bracketing (lock/unlock) and the context watcher. mu guards gen, interrupted, recovered and every
+	// state change.
+	mu          sync.Mutex
+	gen         uint64 // number of the command in progress; an interrupt armed for another number is a no-op
+	interrupted bool   // the current command's context ended and its I/O was cut
+	stopWatch   func() bool
+	cmdCtx      context.Context // the current command's context (used by the command's goroutine only)
+	phase       phase           // where the current command's reply can be resumed after an interrupt
+	resumeAt    phase           // the phase of the read the interrupt cut
+	recovered   chan struct{}   // closed when a background cancel recovery ends (nil: none ran)
+	recovering  bool            // the recovery goroutine is draining (unlock leaves the state to it)
+	refused     bool            // the last command ended with a server error as the first packet of its reply
+	txAtStart   bool            // the status flags said a transaction was open when the command started
 
-	// OnInterrupt, if set, is called (from the cancelling goroutine) when a watched context is done while a
-	// command's reply is awaited (state busy). It should ask the server to stop the command (KILL QUERY
-	// through another connection) within budget and report whether that succeeded. When it did, the
-	// connection keeps reading the server's answer for InterruptGrace more; if the reply ends cleanly
-	// within that time the connection stays usable. Otherwise (or when OnInterrupt is nil or fails) the
-	// socket deadline is forced into the past and the connection is discarded.
-	OnInterrupt func(budget time.Duration) bool
-	// InterruptGrace bounds the wait for the reply of a command stopped by OnInterrupt (0: DefaultInterruptGrace).
-	InterruptGrace time.Duration
+	// CancelFunc, if set, asks the server to stop this connection's command (KILL QUERY through another
+	// connection) within ctx. When a command's context ends after some of it was written, the caller gets the
+	// context's error at once; in the background the reply is read, CancelFunc runs if the command has not
+	// ended within CancelDelay, and the reply is drained (bounded by CancelGrace): the connection becomes
+	// idle again only when the reply ended cleanly, otherwise it is closed. While that runs the state is StateCancelling and a new command waits for the outcome. Without
+	// CancelFunc (or when the reply cannot be resumed) the connection is closed at once.
+	CancelFunc func(ctx context.Context) error
+	// OnCancelStart, if set, is called (synchronously, before the command returns the context's error) when
+	// a background cancel recovery starts; done is closed when it has ended.
+	OnCancelStart func(done <-chan struct{})
+	// CancelDelay is how long the reply is read before CancelFunc is called (0: DefaultCancelDelay).
+	CancelDelay time.Duration
+	// CancelTimeout bounds CancelFunc (0: DefaultCancelTimeout).
+	CancelTimeout time.Duration
+	// CancelGrace bounds the wait for the reply of a command stopped by CancelFunc (0: DefaultCancelGrace).
+	CancelGrace time.Duration
 
 	// LocalInfile answers a LOAD DATA LOCAL INFILE request for name; nil refuses every request.
 	LocalInfile func(name string) (io.ReadCloser, error)
 
 	query string // the COM_QUERY text being run (for LOCAL INFILE checks)
 }
+
+// phase says how an interrupted command's reply can be read to its end.
+type phase uint8
+
+const (
+	phaseNone    phase = iota // not resumable: the connection must be closed
+	phaseOK                   // an OK or ERR is awaited
+	phaseResult               // a result header, rows or a further result (Result.drain finishes it)
+	phasePrepare              // the first packet of a COM_STMT_PREPARE reply
+)
 
 // CurrentQuery returns the text of the COM_QUERY in progress ("" for other commands).
 func (c *Conn) CurrentQuery() string { return c.query }
@@ -130,19 +160,36 @@ func Connect(ctx context.Context, nc net.Conn, opts Options) (*Conn, error) {
 	c := &Conn{nc: nc, opts: opts}
 	c.state.Store(int32(StateBusy)) // until authentication is done
 	c.initFramer()
-	if err := c.Watch(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	err := c.handshake(ctx)
-	if werr := c.Unwatch(); err == nil {
-		err = werr
+	c.cmdCtx = ctx
+	var stop func() bool
+	if ctx.Done() != nil {
+		gen := c.gen
+		stop = context.AfterFunc(ctx, func() { c.interrupt(gen) })
 	}
+	err := c.handshake(ctx)
+	if stop != nil && !stop() {
+		c.mu.Lock() // wait for a running interrupt
+		c.gen++
+		c.mu.Unlock()
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	c.cmdCtx = nil
 	if err != nil {
 		c.fail()
 		return nil, err
 	}
-	c.state.Store(int32(StateIdle))
+	c.f.interrupted.Store(false)
+	c.f.interruptAt.Store(0)
+	c.mu.Lock()
+	c.gen++
+	c.setState(StateIdle)
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -216,7 +263,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 			}
 			tc := tls.Client(c.nc, c.opts.TLS)
 			if err := tc.HandshakeContext(ctx); err != nil {
-				if ie := c.interruptErr(); ie != nil && c.f.interrupted.Load() {
+				if ie := c.interruptErr(); ie != nil {
 					return &IOError{Op: "TLS handshake", Written: true, Err: ie}
 				}
 				return &IOError{Op: "TLS handshake", Written: true, Err: err}
@@ -355,14 +402,6 @@ func (c *Conn) afterAuth() error {
 // compressionHook installs protocol compression; set by compress.go when it is built in.
 var compressionHook func(c *Conn) error
 
-// TLSUnavailableError is returned when TLS is required but the server does not offer it.
-type TLSUnavailableError struct{ Server string }
-
-// Error says TLS was required and names the server.
-func (e *TLSUnavailableError) Error() string {
-	return "rawmysql: TLS is required (tls=" + "true/custom) but server " + strconv.Quote(e.Server) + " does not support it; refusing to continue in plaintext"
-}
-
 // Handshake returns the server's handshake.
 func (c *Conn) Handshake() *Handshake { return &c.hs }
 
@@ -400,274 +439,476 @@ func (c *Conn) BytesOut() int64 { return c.f.bytesOut }
 // SetTrace replaces the packet tracer.
 func (c *Conn) SetTrace(fn func(dir byte, seq uint8, payload []byte)) { c.f.trace = fn }
 
-// fail marks the connection broken and closes the socket.
-func (c *Conn) fail() {
-	if State(c.state.Swap(int32(StateBroken))) != StateClosed {
-		c.nc.Close()
-	} else {
-		c.state.Store(int32(StateClosed))
+// setState changes the state; c.mu must be held. Closed is final, and a broken connection can only be
+// closed: nothing brings either back.
+func (c *Conn) setState(s State) {
+	switch State(c.state.Load()) {
+	case StateClosed:
+		return
+	case StateBroken:
+		if s != StateClosed {
+			return
+		}
 	}
+	c.state.Store(int32(s))
 }
 
-// Close sends COM_QUIT (best effort, when idle) and closes the socket.
+// fail marks the connection broken and closes the socket: after an I/O or protocol error the stream's
+// position is unknown, so nothing more is read from or written to it.
+func (c *Conn) fail() {
+	c.mu.Lock()
+	c.failLocked()
+	c.mu.Unlock()
+}
+
+func (c *Conn) failLocked() {
+	if State(c.state.Load()) == StateClosed {
+		return
+	}
+	c.setState(StateBroken)
+	c.nc.Close()
+}
+
+// Close sends COM_QUIT (best effort, when idle) and closes the socket. A background cancel recovery in
+// progress ends with it (the connection is not reused).
 func (c *Conn) Close() error {
-	st := State(c.state.Swap(int32(StateClosed)))
+	c.mu.Lock()
+	st := State(c.state.Load())
 	if st == StateClosed {
+		c.mu.Unlock()
 		return nil
 	}
+	c.setState(StateClosed)
+	c.mu.Unlock()
 	if st == StateIdle {
 		c.f.resetSeq()
 		c.f.writeTimeout = time.Second
 		_ = c.f.writePacket(append(c.f.startPacket(), byte(ComQuit)))
 	}
+	if st == StateBroken {
+		return nil // already closed by fail
+	}
 	return c.nc.Close()
 }
 
-// beginCommand checks the state and starts a new sequence. The connection is busy until the command's
-// exchange ends (idle), so a cancel can tell whether a reply is awaited.
-func (c *Conn) beginCommand() error {
+// lock starts a command: it waits for a background cancel recovery to end (bounded by ctx), checks that
+// the connection is idle, makes it busy and arms the watcher of ctx for this command only. An already-done
+// context returns its error and nothing is sent. Every lock is paired with one unlock, called when the
+// command's exchange ends.
+func (c *Conn) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.State() == StateCancelling {
+		if err := c.AwaitCancel(ctx); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
 	switch State(c.state.Load()) {
 	case StateIdle:
 	case StateBusy:
+		c.mu.Unlock()
 		return ErrConnBusy
 	default:
+		c.mu.Unlock()
 		return ErrConnClosed
 	}
+	c.gen++
+	gen := c.gen
+	c.interrupted = false
+	c.setState(StateBusy)
+	c.mu.Unlock()
+
 	c.f.resetSeq()
 	c.f.cmdWritten = false
+	c.f.pktIn = 0
 	c.query = ""
+	c.phase = phaseNone
+	c.refused = false
+	c.txAtStart = c.status&StatusInTrans != 0
 	c.f.shrink()
-	c.state.Store(int32(StateBusy))
+	c.cmdCtx = ctx
+	if ctx.Done() != nil {
+		c.stopWatch = context.AfterFunc(ctx, func() { c.interrupt(gen) })
+	}
 	return nil
 }
 
-// idle ends a command exchange: busy → idle (a broken or closed connection stays so).
-func (c *Conn) idle() { c.state.CompareAndSwap(int32(StateBusy), int32(StateIdle)) }
+// interrupt runs on the goroutine of a context that ended. It acts only while the command it was armed for
+// (number gen) is in progress: then it forces the socket deadline into the past, so the command's blocked
+// read or write returns at once. For any later command it does nothing.
+func (c *Conn) interrupt(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || State(c.state.Load()) != StateBusy {
+		return
+	}
+	c.interrupted = true
+	c.f.interruptAt.Store(aLongTimeAgo.UnixNano())
+	c.f.interrupted.Store(true)
+	_ = c.nc.SetDeadline(aLongTimeAgo)
+}
 
-// check marks the connection broken on any error that leaves the stream in an unknown position; errors that
-// end the exchange cleanly (a server error, a refused packet that was never written) leave it idle.
-func (c *Conn) check(err error) error {
-	if err == nil {
+// interruptErr is the error reported for I/O cut by the command's context (nil when none is watched).
+func (c *Conn) interruptErr() error {
+	if c.cmdCtx == nil {
 		return nil
 	}
-	var se *ServerError
-	if errors.As(err, &se) {
-		c.idle()
-		return err
+	return c.cmdCtx.Err()
+}
+
+// unlock ends the command's exchange, disarms its watcher and decides the connection's next state from err:
+//   - nil, a server error, or an error raised before any byte was written: idle;
+//   - I/O cut by the command's context: the context's error is returned; if nothing was written the
+//     connection is idle; if the reply can be read to its end and CancelFunc is set, the connection is
+//     cancelling (KILL and drain run in the background); otherwise it is closed;
+//   - anything else (I/O error, protocol error): broken, the socket is closed.
+func (c *Conn) unlock(err error) error {
+	if c.recovering {
+		return err // the background recovery decides the state itself
 	}
-	var tl *packetTooLargeError
-	if errors.As(err, &tl) && !c.f.cmdWritten {
-		c.idle()
-		return err
+	if c.stopWatch != nil {
+		c.stopWatch()
+		c.stopWatch = nil
 	}
-	var le *LocalInfileError
-	if errors.As(err, &le) && le.clean {
-		c.idle()
-		return err
+	c.mu.Lock()
+	c.gen++ // an interrupt still on its way is stale from now on
+	interrupted := c.interrupted
+	c.interrupted = false
+	c.mu.Unlock()
+	ctx := c.cmdCtx
+	c.cmdCtx = nil
+	next := StateIdle
+	switch {
+	case err == nil:
+	case interrupted && isInterrupt(err):
+		err = ctx.Err()
+		switch {
+		case !c.f.cmdWritten: // nothing reached the server
+		case c.phase != phaseNone && c.CancelFunc != nil && c.f.comp == nil && !c.f.joining:
+			next = StateCancelling
+		default:
+			next = StateBroken
+		}
+	case cleanEnd(err, c.f.cmdWritten):
+	default:
+		next = StateBroken
 	}
-	c.fail()
+	c.phase = phaseNone
+	if interrupted && next != StateBroken {
+		if next == StateIdle {
+			c.f.interrupted.Store(false)
+			c.f.interruptAt.Store(0)
+		}
+		if c.nc.SetDeadline(time.Time{}) != nil {
+			next = StateBroken
+		}
+	}
+	c.mu.Lock()
+	switch next {
+	case StateIdle:
+		c.setState(StateIdle)
+	case StateCancelling:
+		done := make(chan struct{})
+		c.recovered = done
+		c.setState(StateCancelling)
+		if c.OnCancelStart != nil {
+			c.OnCancelStart(done)
+		}
+		var res *Result
+		if c.resumeAt == phaseResult {
+			res = c.res.resumeCopy()
+		}
+		go c.recoverCancel(done, c.resumeAt, res)
+	default:
+		c.failLocked()
+	}
+	c.mu.Unlock()
 	return err
 }
 
-// writeCommand sends a command with an argument.
-func (c *Conn) writeCommand(cmd Command, arg []byte) error {
-	if err := c.beginCommand(); err != nil {
+// isInterrupt reports an I/O error caused by the command's context.
+func isInterrupt(err error) bool {
+	var ioe *IOError
+	return errors.As(err, &ioe) && (errors.Is(ioe.Err, context.Canceled) || errors.Is(ioe.Err, context.DeadlineExceeded))
+}
+
+// cleanEnd reports errors after which the stream is at a command boundary.
+func cleanEnd(err error, written bool) bool {
+	var se *ServerError
+	if errors.As(err, &se) {
+		return true
+	}
+	var tl *packetTooLargeError
+	if errors.As(err, &tl) && !written {
+		return true
+	}
+	var le *LocalInfileError
+	return errors.As(err, &le) && le.clean
+}
+
+// DefaultCancelTimeout bounds CancelFunc when CancelTimeout is 0.
+const DefaultCancelTimeout = 5 * time.Second
+
+// DefaultCancelGrace is how long the reply of a command stopped by CancelFunc is awaited before the
+// connection is closed instead.
+const DefaultCancelGrace = 2 * time.Second
+
+// DefaultCancelDelay is how long a cancelled command's reply is awaited before KILL QUERY is sent: a
+// statement about to end needs no kill (a KILL that reaches a statement just ended can cost the server up to
+// 2 s on MariaDB).
+const DefaultCancelDelay = 50 * time.Millisecond
+
+// expired is a context whose deadline has passed: during a recovery, a read cut by its deadline reports it,
+// which keeps the reply resumable.
+var expired, _ = context.WithDeadline(context.Background(), time.Unix(1, 0))
+
+// recoverCancel runs in the background after a command was cut by its context. It first reads the reply for
+// a short while (CancelDelay): a command that ends by itself needs no kill. Otherwise it asks the server to
+// stop the command (CancelFunc) and reads the reply to its end (CancelGrace). Only when the reply ended
+// cleanly does the connection become idle again; otherwise it is closed. Packets read here are not traced.
+func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
+	defer close(done)
+	trace := c.f.trace
+	c.f.trace = nil
+	c.recovering = true
+	c.cmdCtx = expired
+	delay := c.CancelDelay
+	if delay <= 0 {
+		delay = DefaultCancelDelay
+	}
+	c.f.interruptAt.Store(time.Now().Add(delay).UnixNano())
+	c.f.interrupted.Store(true)
+	killed, err := c.drain(ph, res)
+	closed := c.State() == StateClosed // discarded meanwhile (e.g. a transaction whose statement was cancelled)
+	if err != nil && (closed || isInterrupt(err) && c.phase != phaseNone && !c.f.joining) {
+		// Still running (or unknown after a close): kill it, then wait for its reply unless closed.
+		c.phase = phaseNone
+		if res != nil {
+			res.done, res.err = false, nil
+		}
+		timeout := c.CancelTimeout
+		if timeout <= 0 {
+			timeout = DefaultCancelTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err = c.CancelFunc(ctx)
+		cancel()
+		if err == nil && closed {
+			err = ErrConnClosed
+		}
+		if err == nil {
+			grace := c.CancelGrace
+			if grace <= 0 {
+				grace = DefaultCancelGrace
+			}
+			c.f.interruptAt.Store(time.Now().Add(grace).UnixNano())
+			killed, err = c.drain(ph, res)
+			if err == nil && !killed {
+				err = c.clearKill()
+			}
+		}
+	}
+	c.cmdCtx = nil
+	c.recovering = false
+	c.f.trace = trace
+	c.f.interrupted.Store(false)
+	c.f.interruptAt.Store(0)
+	if err == nil {
+		err = c.nc.SetDeadline(time.Time{})
+	}
+	c.mu.Lock()
+	if err == nil && State(c.state.Load()) == StateCancelling {
+		c.setState(StateIdle)
+	} else {
+		c.failLocked()
+	}
+	c.mu.Unlock()
+}
+
+// drain reads the rest of an interrupted command's reply. A server error (the kill's ERR 1317) ends it
+// cleanly; killed reports one.
+func (c *Conn) drain(ph phase, res *Result) (killed bool, err error) {
+	switch ph {
+	case phaseOK:
+		_, err = c.readReplyOK()
+	case phaseResult:
+		err = res.drain()
+	case phasePrepare:
+		var st *Stmt
+		if st, err = c.readPrepareReply(); err == nil {
+			c.QueueCloseStmt(st.ID) // nobody got the statement
+		}
+	default:
+		err = errors.New("rawmysql: reply cannot be resumed")
+	}
+	var se *ServerError
+	if errors.As(err, &se) {
+		return true, nil
+	}
+	return false, err
+}
+
+// clearKill runs a no-op statement after a cancel whose reply ended normally: the command had finished
+// before the KILL QUERY arrived, and a server that keeps such a kill pending for the session would interrupt
+// the next statement (ERR 1317); this statement takes it instead of the next caller's.
+func (c *Conn) clearKill() error {
+	c.f.resetSeq()
+	c.f.cmdWritten = false
+	c.f.pktIn = 0
+	if err := c.writeCommandString(ComQuery, "DO 0"); err != nil {
 		return err
 	}
+	_, err := c.readReplyOK()
+	var se *ServerError
+	if errors.As(err, &se) {
+		return nil
+	}
+	return err
+}
+
+// AwaitCancel waits until a background cancel recovery (StateCancelling) has ended, or ctx is done.
+func (c *Conn) AwaitCancel(ctx context.Context) error {
+	c.mu.Lock()
+	done := c.recovered
+	c.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// readAt reads a packet at a point where an interrupted command can be resumed by drain (ph); the mark is
+// cleared as soon as the packet is read.
+func (c *Conn) readAt(ph phase) ([]byte, error) {
+	c.phase = ph
+	p, err := c.f.readPacket()
+	if err == nil {
+		c.phase = phaseNone
+	} else {
+		c.resumeAt = ph
+	}
+	return p, err
+}
+
+// Refused reports whether the last command ended with a server error as the very first packet of its reply:
+// the server refused the command as a whole (for a CALL, statements of the routine may still have run).
+func (c *Conn) Refused() bool { return c.refused }
+
+// TxOpenAtStart reports whether the server's status flags said a transaction was open when the last command
+// started.
+func (c *Conn) TxOpenAtStart() bool { return c.txAtStart }
+
+// writeCommand sends a command with an argument (the state is the caller's: between lock and unlock).
+func (c *Conn) writeCommand(cmd Command, arg []byte) error {
 	buf := append(c.f.startPacket(), byte(cmd))
 	buf = append(buf, arg...)
-	return c.check(c.f.writePacket(buf))
+	return c.f.writePacket(buf)
 }
 
 // writeCommandString sends a command with a string argument without converting it to []byte first.
 func (c *Conn) writeCommandString(cmd Command, arg string) error {
-	if err := c.beginCommand(); err != nil {
-		return err
-	}
 	buf := append(c.f.startPacket(), byte(cmd))
 	buf = append(buf, arg...)
-	return c.check(c.f.writePacket(buf))
+	return c.f.writePacket(buf)
 }
 
-// readOK reads an OK or ERR reply.
-func (c *Conn) readOK() (OKPacket, error) {
+// readReplyOK reads an OK or ERR reply.
+func (c *Conn) readReplyOK() (OKPacket, error) {
 	var ok OKPacket
-	p, err := c.f.readPacket()
+	p, err := c.readAt(phaseOK)
 	if err != nil {
-		return ok, c.check(err)
+		return ok, err
 	}
 	if len(p) == 0 {
-		return ok, c.check(protoErr("OK", "empty packet"))
+		return ok, protoErr("OK", "empty packet")
 	}
 	switch p[0] {
 	case 0x00:
 		if err := ok.Decode(p); err != nil {
-			return ok, c.check(err)
+			return ok, err
 		}
 		c.status = ok.Status
-		c.idle()
 		return ok, nil
 	case 0xff:
-		return ok, c.check(DecodeError(p))
+		if !c.recovering {
+			c.refused = c.f.pktIn == 1
+		}
+		return ok, DecodeError(p)
 	}
-	return ok, c.check(protoErr("OK", "unexpected packet with header 0x%02x", p[0]))
+	return ok, protoErr("OK", "unexpected packet with header 0x%02x", p[0])
+}
+
+// simpleCommand runs a command answered by OK or ERR.
+func (c *Conn) simpleCommand(ctx context.Context, cmd Command, arg []byte) (OKPacket, error) {
+	if err := c.lock(ctx); err != nil {
+		return OKPacket{}, err
+	}
+	if err := c.writeCommand(cmd, arg); err != nil {
+		return OKPacket{}, c.unlock(err)
+	}
+	ok, err := c.readReplyOK()
+	return ok, c.unlock(err)
 }
 
 // Ping sends COM_PING.
-func (c *Conn) Ping() error {
-	if err := c.writeCommand(ComPing, nil); err != nil {
-		return err
-	}
-	_, err := c.readOK()
+func (c *Conn) Ping(ctx context.Context) error {
+	_, err := c.simpleCommand(ctx, ComPing, nil)
 	return err
 }
 
 // InitDB sends COM_INIT_DB to change the default database.
-func (c *Conn) InitDB(db string) error {
-	if err := c.writeCommandString(ComInitDB, db); err != nil {
-		return err
-	}
-	_, err := c.readOK()
+func (c *Conn) InitDB(ctx context.Context, db string) error {
+	_, err := c.simpleCommand(ctx, ComInitDB, []byte(db))
 	return err
 }
 
 // ResetConnection sends COM_RESET_CONNECTION: session variables, temporary tables, user locks and prepared
 // statements of the session are cleared (MySQL 5.7.3+, MariaDB 10.2.4+).
-func (c *Conn) ResetConnection() error {
-	if err := c.writeCommand(ComResetConnection, nil); err != nil {
-		return err
-	}
-	_, err := c.readOK()
+func (c *Conn) ResetConnection(ctx context.Context) error {
+	_, err := c.simpleCommand(ctx, ComResetConnection, nil)
 	return err
 }
 
 // Exec runs a statement with COM_QUERY and reads every result it produces; it returns the last OK
 // (statements that return rows are drained). The first server error stops the exchange and is returned.
-func (c *Conn) Exec(query string) (OKPacket, error) {
-	res, err := c.Query(query)
+func (c *Conn) Exec(ctx context.Context, query string) (OKPacket, error) {
+	res, err := c.Query(ctx, query)
 	if err != nil {
 		return OKPacket{}, err
 	}
 	return res.DrainAll()
 }
 
-// Query sends COM_QUERY and reads the first result's header. The returned Result is valid until Close; the
-// connection is busy until then.
-func (c *Conn) Query(query string) (*Result, error) {
-	if err := c.writeCommandString(ComQuery, query); err != nil {
+// Query sends COM_QUERY and reads the first result's header. The returned Result is valid until its
+// exchange ends (the last row or result is read, or Close); ctx is watched until then.
+func (c *Conn) Query(ctx context.Context, query string) (*Result, error) {
+	if err := c.lock(ctx); err != nil {
 		return nil, err
 	}
 	c.query = query
 	c.res.reset(c, false)
-	c.state.Store(int32(StateBusy))
+	if err := c.writeCommandString(ComQuery, query); err != nil {
+		return nil, c.unlock(err)
+	}
 	if err := c.res.readHeader(); err != nil {
 		return nil, err
 	}
 	return &c.res, nil
 }
 
-// DefaultInterruptGrace is how long a connection waits for the server's answer to a command stopped by
-// OnInterrupt (KILL QUERY) before it gives up and discards the connection.
-const DefaultInterruptGrace = 2 * time.Second
-
-// interruptBudget bounds OnInterrupt (dialing the side connection and running KILL QUERY).
-const interruptBudget = 5 * time.Second
-
-// Watch arranges for ctx's cancellation or deadline to interrupt blocking I/O on the connection until
-// Unwatch. An already-done context returns its error and nothing is sent.
-func (c *Conn) Watch(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if ctx.Done() == nil {
-		return nil
-	}
-	c.watchMu.Lock()
-	c.watchCtx = ctx
-	c.keepAfter = false
-	c.watchMu.Unlock()
-	c.stopWatch = context.AfterFunc(ctx, c.interrupt)
-	return nil
-}
-
-// interrupt runs on the cancelling goroutine. It holds watchMu throughout, so Unwatch (and with it the next
-// command) waits until a KILL QUERY sent for this command is done and cannot hit a later one.
-func (c *Conn) interrupt() {
-	c.watchMu.Lock()
-	defer c.watchMu.Unlock()
-	if c.watchCtx == nil {
-		return
-	}
-	switch c.State() {
-	case StateIdle:
-		// No reply is awaited (e.g. all rows were read and the Rows are not closed yet): nothing is cut, but
-		// a command started under this watch fails at once.
-		c.keepAfter = true
-		c.f.interruptAt.Store(aLongTimeAgo.UnixNano())
-		c.f.interrupted.Store(true)
-		_ = c.nc.SetDeadline(aLongTimeAgo)
-		return
-	case StateBusy:
-		if c.OnInterrupt != nil && c.f.cmdWritten {
-			// Keep reading while the kill is under way, bounded by its budget plus the grace.
-			grace := c.InterruptGrace
-			if grace <= 0 {
-				grace = DefaultInterruptGrace
-			}
-			c.setInterruptDeadline(time.Now().Add(interruptBudget + grace))
-			if c.OnInterrupt(interruptBudget) {
-				c.keepAfter = true
-				c.setInterruptDeadline(time.Now().Add(grace))
-				return
-			}
-		}
-	}
-	c.keepAfter = false
-	c.setInterruptDeadline(aLongTimeAgo)
-}
-
-func (c *Conn) setInterruptDeadline(t time.Time) {
-	c.f.interruptAt.Store(t.UnixNano())
-	c.f.interrupted.Store(true)
-	_ = c.nc.SetDeadline(t)
-}
-
-func (c *Conn) interruptErr() error {
-	c.watchMu.Lock()
-	defer c.watchMu.Unlock()
-	if c.watchCtx == nil {
-		return nil
-	}
-	return c.watchCtx.Err()
-}
-
-// Unwatch stops watching the context given to Watch, waiting for a cancellation in progress (and its KILL
-// QUERY) to finish. If the context interrupted the connection, its error is returned; the connection stays
-// usable only when the interrupt left the stream intact and the command's exchange has ended (idle state),
-// otherwise it is marked broken.
-func (c *Conn) Unwatch() error {
-	if c.stopWatch == nil {
-		return nil
-	}
-	stopped := c.stopWatch()
-	c.stopWatch = nil
-	c.watchMu.Lock()
-	ctx := c.watchCtx
-	c.watchCtx = nil
-	keep := c.keepAfter
-	c.keepAfter = false
-	c.watchMu.Unlock()
-	if stopped || !c.f.interrupted.Load() {
-		return nil
-	}
-	c.f.interrupted.Store(false)
-	c.f.interruptAt.Store(0)
-	if keep && c.State() == StateIdle && c.nc.SetDeadline(time.Time{}) == nil {
-		return ctx.Err()
-	}
-	c.fail()
-	return ctx.Err()
-}
-
 // SetMaxPacketSize changes the largest payload the client sends (e.g. to the server's max_allowed_packet).
 func (c *Conn) SetMaxPacketSize(n int) { c.f.maxWrite = n }
+
+// SetMaxReadPacket changes the largest payload accepted from the server.
+func (c *Conn) SetMaxReadPacket(n int) {
+	if n > 0 {
+		c.f.maxRead = n
+	}
+}

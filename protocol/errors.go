@@ -1,8 +1,10 @@
 package protocol
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ServerError is an ERR packet sent by the server.
@@ -51,15 +53,32 @@ func (e *IOError) Error() string { return "rawmysql: " + e.Op + " failed: " + e.
 // Unwrap returns the underlying network error.
 func (e *IOError) Unwrap() error { return e.Err }
 
+// connStateError is a command refused because of the connection's state; nothing was sent.
+type connStateError struct {
+	msg   string
+	retry bool
+}
+
+func (e *connStateError) Error() string { return e.msg }
+
+// SafeToRetry: a command refused by a closed connection can run on another one; a busy connection is a
+// caller's mistake that another connection would not fix.
+func (e *connStateError) SafeToRetry() bool { return e.retry }
+
 // ErrConnBusy is returned when a command is started while a result set is still open on the connection.
-var ErrConnBusy = errors.New("rawmysql: connection busy: the previous result set must be read or closed before the next command")
+var ErrConnBusy error = &connStateError{msg: "rawmysql: connection busy: the previous result set must be read or closed before the next command"}
 
-// ErrConnClosed is returned by any command on a closed or broken connection.
-var ErrConnClosed = errors.New("rawmysql: connection is closed")
+// ErrConnClosed is returned by any command on a closed or broken connection (nothing is sent).
+var ErrConnClosed error = &connStateError{msg: "rawmysql: connection is closed", retry: true}
 
-// SafeToRetry reports whether err happened before any byte of the failed command was written, so running
-// the command again (on a fresh connection) cannot execute it twice.
+// SafeToRetry reports whether the failed command certainly did not run on the server, so running it again
+// (on another connection) cannot execute it twice: no byte of it was written (IOError with Written false,
+// a closed connection), or an error type that knows says so through a SafeToRetry() bool method. A context's
+// error is never safe to retry.
 func SafeToRetry(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
 	var io *IOError
 	if errors.As(err, &io) {
 		return !io.Written
@@ -80,4 +99,27 @@ func protoErr(packet, format string, args ...any) error {
 func (e *ServerError) Is(target error) bool {
 	t, ok := target.(*ServerError)
 	return ok && t.Number == e.Number
+}
+
+// packetTooLargeError is returned before anything is written when a payload exceeds maxAllowedPacket.
+type packetTooLargeError struct{ size, max int }
+
+func (e *packetTooLargeError) Error() string {
+	return "rawmysql: packet of " + itoa(e.size) + " bytes exceeds maxAllowedPacket (" + itoa(e.max) + " bytes)"
+}
+
+// SafeToRetry: nothing was written.
+func (e *packetTooLargeError) SafeToRetry() bool { return false }
+
+// ErrPacketTooLarge is matched by errors.Is for a payload larger than maxAllowedPacket.
+var ErrPacketTooLarge = errors.New("rawmysql: packet exceeds maxAllowedPacket")
+
+func (e *packetTooLargeError) Is(target error) bool { return target == ErrPacketTooLarge }
+
+// TLSUnavailableError is returned when TLS is required but the server does not offer it.
+type TLSUnavailableError struct{ Server string }
+
+// Error says TLS was required and names the server.
+func (e *TLSUnavailableError) Error() string {
+	return "rawmysql: TLS is required (tls=" + "true/custom) but server " + strconv.Quote(e.Server) + " does not support it; refusing to continue in plaintext"
 }

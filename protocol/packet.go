@@ -56,6 +56,8 @@ type framer struct {
 	interruptFn func() error // returns the error reported for an interrupted read/write (the context's)
 
 	cmdWritten bool // some byte of the current command reached the socket
+	pktIn      int  // packets read for the current command
+	joining    bool // a split payload is being joined into large (a cut read there cannot be resumed)
 
 	// comp, when set, is the protocol compression layer under rd/wr (see compress.go): its own sequence
 	// restarts with each command, and packet sequence ids inside compressed packets are not checked.
@@ -170,24 +172,31 @@ func (f *framer) fill(n int) error {
 	return nil
 }
 
-// readPacket returns the next payload, joining split packets. The slice is valid until the next read.
+// readPacket returns the next payload, joining split packets. The slice is valid until the next read. A read
+// cut by a deadline consumes nothing: called again, readPacket resumes where it stopped (also inside a split
+// payload).
 func (f *framer) readPacket() ([]byte, error) {
-	payload, err := f.readOne()
-	if err != nil || len(payload) < MaxPayloadLen {
-		return payload, err
+	if !f.joining {
+		payload, err := f.readOne()
+		if err != nil || len(payload) < MaxPayloadLen {
+			return payload, err
+		}
+		// Split payload: join into f.large (grown as data arrives).
+		f.large = append(f.large[:0], payload...)
+		f.joining = true
 	}
-	// Split payload: join into f.large (grown as data arrives).
-	f.large = append(f.large[:0], payload...)
 	for {
 		p, err := f.readOne()
 		if err != nil {
 			return nil, err
 		}
 		if len(f.large)+len(p) > f.maxRead {
+			f.joining = false
 			return nil, protoErr("packet", "payload of more than %d bytes exceeds the limit of %d (maxAllowedPacket)", len(f.large)+len(p), f.maxRead)
 		}
 		f.large = append(f.large, p...)
 		if len(p) < MaxPayloadLen {
+			f.joining = false
 			return f.large, nil
 		}
 	}
@@ -212,10 +221,11 @@ func (f *framer) readOne() ([]byte, error) {
 	if n > f.maxRead && n > 0 {
 		return nil, protoErr("packet header", "payload length %d exceeds the limit of %d (maxAllowedPacket)", n, f.maxRead)
 	}
-	f.seq++
 	if err := f.fill(4 + n); err != nil {
-		return nil, err
+		return nil, err // nothing consumed: the same packet is read again on the next call
 	}
+	f.seq++
+	f.pktIn++
 	p := f.buf[f.r+4 : f.r+4+n : f.r+4+n]
 	f.r += 4 + n
 	if f.trace != nil {
@@ -332,21 +342,6 @@ func (f *framer) shrink() {
 		f.queued = nil
 	}
 }
-
-// packetTooLargeError is returned before anything is written when a payload exceeds maxAllowedPacket.
-type packetTooLargeError struct{ size, max int }
-
-func (e *packetTooLargeError) Error() string {
-	return "rawmysql: packet of " + itoa(e.size) + " bytes exceeds maxAllowedPacket (" + itoa(e.max) + " bytes)"
-}
-
-// SafeToRetry: nothing was written.
-func (e *packetTooLargeError) SafeToRetry() bool { return false }
-
-// ErrPacketTooLarge is matched by errors.Is for a payload larger than maxAllowedPacket.
-var ErrPacketTooLarge = errors.New("rawmysql: packet exceeds maxAllowedPacket")
-
-func (e *packetTooLargeError) Is(target error) bool { return target == ErrPacketTooLarge }
 
 func itoa(n int) string {
 	if n == 0 {

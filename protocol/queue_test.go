@@ -48,7 +48,7 @@ func TestQueuedCommandsCoalesceWithNextCommand(t *testing.T) {
 
 	// A large command: the closes first, then the command.
 	w.writes = nil
-	c.state.Store(int32(StateIdle)) // as after the reply to the previous command
+	c.f.cmdWritten, c.f.seq = false, 0 // as lock does at the start of the next command
 	big := bytes.Repeat([]byte{'q'}, 3*defaultWriteBufCap)
 	require.NoError(t, c.writeCommand(ComQuery, big))
 	require.Len(t, w.writes, 2)

@@ -10,7 +10,9 @@ const MaxColumns = 1 << 16
 
 // Result streams one or more result sets of a command. Rows are read one at a time; each row payload aliases
 // the connection's read buffer and is valid until the next read. Close drains what is left so the connection
-// can run its next command.
+// can run its next command. The Result never changes the connection's state itself: when its exchange ends
+// (last result read, a server error, a broken stream, the context) it hands the outcome to the connection's
+// unlock, once.
 type Result struct {
 	c       *Conn
 	Columns []Column // columns of the current result set; empty for an OK result
@@ -18,6 +20,9 @@ type Result struct {
 	OK      OKPacket // the OK of a result without rows, or the status/warnings of the EOF that ended the rows
 	inRows  bool     // rows of the current result set remain to be read
 	more    bool     // another result follows the current one
+	pending bool     // a result header is to be read (nothing of it consumed yet)
+	done    bool     // the exchange ended (unlock was called)
+	err     error    // the error that ended it
 	closed  bool
 	cols    []Column // backing store reused across result sets
 	stmt    *Stmt    // the executed statement (COM_STMT_EXECUTE), whose columns may be skipped by MariaDB
@@ -34,24 +39,41 @@ func (r *Result) reset(c *Conn, binary bool) {
 	r.Columns = nil
 	r.Binary = binary
 	r.OK = OKPacket{}
-	r.inRows, r.more, r.closed = false, false, false
+	r.inRows, r.more, r.closed, r.pending, r.done, r.err = false, false, false, false, false, nil
 	r.stmt = nil
 }
 
-// finish is called when the exchange is over (no rows, no more results): the connection goes idle.
-func (r *Result) finish() {
-	r.inRows, r.more = false, false
-	if r.c.State() == StateBusy {
-		r.c.state.Store(int32(StateIdle))
+// end ends the exchange once: the connection's unlock decides the state from err. After a cut by the
+// context the position (rows, pending header, more results) is kept for the background drain.
+func (r *Result) end(err error) error {
+	if err == nil || !isInterrupt(err) {
+		r.inRows, r.more, r.pending = false, false, false
 	}
+	if r.done {
+		return err
+	}
+	// Set before unlock: from then on a background cancel recovery may own the connection (it drains a copy
+	// of this Result), and the caller's Result must not change.
+	r.done = true
+	r.err = err
+	return r.c.unlock(err)
 }
 
-// fail records a stream error: a server error ends the exchange cleanly; anything else breaks the connection.
-func (r *Result) fail(err error) error {
-	r.inRows, r.more = false, false
-	err = r.c.check(err)
-	if r.c.State() == StateBusy {
-		r.c.state.Store(int32(StateIdle))
+// finish is called when the exchange is over (no rows, no more results).
+func (r *Result) finish() { r.end(nil) }
+
+// fail ends the exchange with a stream error.
+func (r *Result) fail(err error) error { return r.end(err) }
+
+// Abort ends the exchange because the caller found the data unusable (e.g. a row that does not decode): the
+// connection is closed, nothing more is read. err is returned.
+func (r *Result) Abort(err error) error {
+	r.inRows, r.more, r.pending = false, false, false
+	if !r.done {
+		r.done = true
+		r.err = err
+		r.c.unlock(err)
+		r.c.fail()
 	}
 	return err
 }
@@ -61,11 +83,15 @@ func (r *Result) fail(err error) error {
 func (r *Result) readHeader() error {
 	c := r.c
 	r.Columns = nil
+	r.pending = true
+	ph := phaseResult
 	for {
-		p, err := c.f.readPacket()
+		p, err := c.readAt(ph)
 		if err != nil {
 			return r.fail(err)
 		}
+		r.pending = false
+		ph = phaseNone
 		if len(p) == 0 {
 			return r.fail(protoErr("result header", "empty packet"))
 		}
@@ -81,8 +107,14 @@ func (r *Result) readHeader() error {
 			}
 			return nil
 		case 0xff:
+			if !c.recovering {
+				c.refused = c.f.pktIn == 1
+			}
 			return r.fail(DecodeError(p))
 		case 0xfb:
+			if c.recovering {
+				return r.fail(protoErr("result header", "LOCAL INFILE request while draining a cancelled command"))
+			}
 			if err := c.sendLocalInfile(string(p[1:])); err != nil {
 				return r.fail(err)
 			}
@@ -208,11 +240,14 @@ func headByte(p []byte) byte {
 // ReadRow returns the next row payload of the current result set, or io.EOF after its last row (then OK
 // holds the final status and warnings). The payload is valid until the next read on the connection.
 func (r *Result) ReadRow() ([]byte, error) {
-	if !r.inRows {
+	if !r.inRows || r.done {
+		if r.done && r.err != nil {
+			return nil, r.err
+		}
 		return nil, io.EOF
 	}
 	c := r.c
-	p, err := c.f.readPacket()
+	p, err := c.readAt(phaseResult)
 	if err != nil {
 		return nil, r.fail(err)
 	}
@@ -257,7 +292,7 @@ func (r *Result) ReadRow() ([]byte, error) {
 
 // drainRows skips the rest of the current result set.
 func (r *Result) drainRows() error {
-	for r.inRows {
+	for r.inRows && !r.done {
 		if _, err := r.ReadRow(); err != nil && err != io.EOF {
 			return err
 		}
@@ -266,7 +301,7 @@ func (r *Result) drainRows() error {
 }
 
 // HasNextResult reports whether another result follows the current one (SERVER_MORE_RESULTS_EXISTS).
-func (r *Result) HasNextResult() bool { return r.more }
+func (r *Result) HasNextResult() bool { return r.more && !r.done }
 
 // NextResult skips what is left of the current result set and reads the next result's header. It returns
 // io.EOF when there is none.
@@ -274,67 +309,82 @@ func (r *Result) NextResult() error {
 	if err := r.drainRows(); err != nil {
 		return err
 	}
-	if !r.more {
+	if !r.more || r.done {
+		if r.done && r.err != nil {
+			return r.err
+		}
 		return io.EOF
 	}
 	r.more = false
 	return r.readHeader()
 }
 
-// Close drains the remaining rows and results; the connection is idle afterwards (or broken if the stream
-// failed). It returns the first error met while draining.
+// Close drains the remaining rows and results, which ends the exchange. It returns the error met while
+// draining (an error that ended the exchange earlier was already returned and is not repeated).
 func (r *Result) Close() error {
 	if r.closed {
 		return nil
 	}
 	r.closed = true
-	var first error
-	for {
-		if err := r.drainRows(); err != nil {
-			if first == nil {
-				first = err
+	if r.done {
+		return nil
+	}
+	return r.drain()
+}
+
+// drain reads every remaining row and result until the exchange ends.
+func (r *Result) drain() error {
+	for !r.done {
+		switch {
+		case r.inRows:
+			if _, err := r.ReadRow(); err != nil && err != io.EOF {
+				return err
 			}
-			break
-		}
-		if !r.more {
-			break
-		}
-		r.more = false
-		if err := r.readHeader(); err != nil && first == nil {
-			first = err
-		}
-		if r.c.State() != StateBusy {
-			break
+		case r.pending || r.more:
+			r.more = false
+			if err := r.readHeader(); err != nil {
+				return err
+			}
+		default:
+			return r.end(nil)
 		}
 	}
-	if r.c.State() == StateBusy {
-		r.c.state.Store(int32(StateIdle))
-	}
-	return first
+	return nil
+}
+
+// resumeCopy returns a copy of r, positioned where the command was cut, that drain can read to the end of the
+// reply on another goroutine without touching r (the caller keeps r) or its column caches.
+func (r *Result) resumeCopy() *Result {
+	cp := *r
+	cp.done, cp.err, cp.closed = false, nil, false
+	cp.cols, cp.rawCols, cp.rawNext, cp.rawEnds, cp.endNext = nil, nil, nil, nil, nil
+	return &cp
 }
 
 // InRows reports whether rows of the current result set remain to be read.
-func (r *Result) InRows() bool { return r.inRows }
+func (r *Result) InRows() bool { return r.inRows && !r.done }
 
 // DrainAll reads every remaining row and result and closes the Result. It returns the last OK of a result
 // without rows (what Exec reports), or the first error.
 func (r *Result) DrainAll() (OKPacket, error) {
 	last := r.OK
+	r.closed = true
 	for {
 		if err := r.drainRows(); err != nil {
-			r.Close()
 			return OKPacket{}, err
+		}
+		if r.done && r.err != nil {
+			return OKPacket{}, r.err
 		}
 		if len(r.Columns) == 0 {
 			last = r.OK
 		}
-		if !r.more {
+		if r.done || !r.more {
 			break
 		}
 		if err := r.NextResult(); err != nil {
-			r.Close()
 			return OKPacket{}, err
 		}
 	}
-	return last, r.Close()
+	return last, nil
 }

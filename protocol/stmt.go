@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"encoding/binary"
 	"math"
 	"time"
@@ -16,34 +17,46 @@ type Stmt struct {
 }
 
 // Prepare sends COM_STMT_PREPARE and reads the statement's definitions.
-func (c *Conn) Prepare(query string) (*Stmt, error) {
-	if err := c.writeCommandString(ComStmtPrepare, query); err != nil {
+func (c *Conn) Prepare(ctx context.Context, query string) (*Stmt, error) {
+	if err := c.lock(ctx); err != nil {
 		return nil, err
 	}
-	p, err := c.f.readPacket()
+	if err := c.writeCommandString(ComStmtPrepare, query); err != nil {
+		return nil, c.unlock(err)
+	}
+	st, err := c.readPrepareReply()
+	if err = c.unlock(err); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// readPrepareReply reads COM_STMT_PREPARE_OK (or ERR) and the definitions that follow.
+func (c *Conn) readPrepareReply() (*Stmt, error) {
+	p, err := c.readAt(phasePrepare)
 	if err != nil {
-		return nil, c.check(err)
+		return nil, err
 	}
 	if len(p) > 0 && p[0] == 0xff {
-		return nil, c.check(DecodeError(p))
+		c.refused = !c.recovering
+		return nil, DecodeError(p)
 	}
 	var ok StmtPrepareOK
 	if err := ok.Decode(p); err != nil {
-		return nil, c.check(err)
+		return nil, err
 	}
 	st := &Stmt{ID: ok.StatementID, Warnings: ok.Warnings}
 	nCols, nParams := int(ok.NumColumns), int(ok.NumParams)
 	if nParams > 0 {
 		if st.Params, err = c.readDefs(nParams); err != nil {
-			return nil, c.check(err)
+			return nil, err
 		}
 	}
 	if nCols > 0 {
 		if st.Columns, err = c.readDefs(nCols); err != nil {
-			return nil, c.check(err)
+			return nil, err
 		}
 	}
-	c.idle()
 	return st, nil
 }
 
@@ -103,14 +116,13 @@ func (p *StmtPrepareOK) Decode(src []byte) error {
 }
 
 // CloseStmt sends COM_STMT_CLOSE (the server sends no reply).
-func (c *Conn) CloseStmt(id uint32) error {
+func (c *Conn) CloseStmt(ctx context.Context, id uint32) error {
 	var arg [4]byte
 	binary.LittleEndian.PutUint32(arg[:], id)
-	if err := c.writeCommand(ComStmtClose, arg[:]); err != nil {
+	if err := c.lock(ctx); err != nil {
 		return err
 	}
-	c.idle()
-	return nil
+	return c.unlock(c.writeCommand(ComStmtClose, arg[:]))
 }
 
 // QueueCloseStmt queues COM_STMT_CLOSE for statement id: it has no reply, so it is sent in the same write as
@@ -124,13 +136,10 @@ func (c *Conn) QueueCloseStmt(id uint32) {
 }
 
 // ResetStmt sends COM_STMT_RESET (discards long data sent for the statement).
-func (c *Conn) ResetStmt(id uint32) error {
+func (c *Conn) ResetStmt(ctx context.Context, id uint32) error {
 	var arg [4]byte
 	binary.LittleEndian.PutUint32(arg[:], id)
-	if err := c.writeCommand(ComStmtReset, arg[:]); err != nil {
-		return err
-	}
-	_, err := c.readOK()
+	_, err := c.simpleCommand(ctx, ComStmtReset, arg[:])
 	return err
 }
 
@@ -139,24 +148,23 @@ const longDataChunk = 4 << 20
 
 // SendLongData streams data for parameter param of statement id with COM_STMT_SEND_LONG_DATA packets (the
 // server sends no reply; it appends the chunks and uses them at the next execute).
-func (c *Conn) SendLongData(id uint32, param uint16, data []byte) error {
+func (c *Conn) SendLongData(ctx context.Context, id uint32, param uint16, data []byte) error {
 	chunk := longDataChunk
 	if c.f.maxWrite > 0 && c.f.maxWrite-64 < chunk {
 		chunk = c.f.maxWrite - 64
 	}
 	for first := true; first || len(data) > 0; first = false {
 		n := min(len(data), chunk)
-		if err := c.beginCommand(); err != nil {
+		if err := c.lock(ctx); err != nil {
 			return err
 		}
 		buf := append(c.f.startPacket(), byte(ComStmtSendLongData))
 		buf = binary.LittleEndian.AppendUint32(buf, id)
 		buf = binary.LittleEndian.AppendUint16(buf, param)
 		buf = append(buf, data[:n]...)
-		if err := c.check(c.f.writePacket(buf)); err != nil {
+		if err := c.unlock(c.f.writePacket(buf)); err != nil {
 			return err
 		}
-		c.idle()
 		data = data[n:]
 	}
 	return nil
@@ -191,17 +199,16 @@ type Param struct {
 // Execute sends COM_STMT_EXECUTE for st with params (types always bound) and reads the first result header.
 // Rows come in the binary protocol. The Result is valid until Close.
 // See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_stmt_execute.html.
-func (c *Conn) Execute(st *Stmt, params []Param) (*Result, error) {
-	if err := c.beginCommand(); err != nil {
-		return nil, err
-	}
-	buf := AppendExecute(c.f.startPacket(), st.ID, params)
-	if err := c.check(c.f.writePacket(buf)); err != nil {
+func (c *Conn) Execute(ctx context.Context, st *Stmt, params []Param) (*Result, error) {
+	if err := c.lock(ctx); err != nil {
 		return nil, err
 	}
 	c.res.reset(c, true)
 	c.res.stmt = st
-	c.state.Store(int32(StateBusy))
+	buf := AppendExecute(c.f.startPacket(), st.ID, params)
+	if err := c.f.writePacket(buf); err != nil {
+		return nil, c.unlock(err)
+	}
 	if err := c.res.readHeader(); err != nil {
 		return nil, err
 	}

@@ -127,7 +127,9 @@ func TestXorm(t *testing.T) {
 func TestDbr(t *testing.T) {
 	conn := &dbr.Connection{DB: openRaw(t), Dialect: dbrdialect.MySQL, EventReceiver: &dbr.NullEventReceiver{}}
 	sess := conn.NewSession(nil)
-	_, err := sess.Exec("CREATE OR REPLACE TABLE recipe_dbr (id INT AUTO_INCREMENT PRIMARY KEY, title VARCHAR(50), score DOUBLE)")
+	_, err := sess.Exec("DROP TABLE IF EXISTS recipe_dbr")
+	require.NoError(t, err)
+	_, err = sess.Exec("CREATE TABLE recipe_dbr (id INT AUTO_INCREMENT PRIMARY KEY, title VARCHAR(50), score DOUBLE)")
 	require.NoError(t, err)
 	res, err := sess.InsertInto("recipe_dbr").Columns("title", "score").Values("x", 1.5).Values("y", 2.5).Exec()
 	require.NoError(t, err)

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +48,14 @@ type Server struct {
 
 	accepted atomic.Int64
 	wg       sync.WaitGroup
+
+	// Vars answers server variables in queries made only of @@variables and CONNECTION_ID() (the driver's
+	// connect-time and KILL-time server identity queries), which ExpectCommand answers by itself. A missing
+	// name is answered with "fake-<name>-<listen address>"; @@max_allowed_packet with 67108864. Set before
+	// clients connect.
+	Vars map[string]string
+	// NoAutoVars turns that automatic answer off (ExpectCommand returns such queries like any other).
+	NoAutoVars bool
 
 	mu     sync.Mutex
 	closed bool
@@ -114,8 +124,9 @@ func (s *Server) acceptLoop() {
 		if err != nil {
 			return
 		}
-		s.accepted.Add(1)
+		id := s.accepted.Add(1)
 		c := newConn(nc)
+		c.srv, c.id = s, id
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -159,6 +170,9 @@ type Conn struct {
 
 	seq uint8
 	hs  *HandshakeOpts // the options SendHandshake used, defaults filled in
+
+	srv *Server // nil for a Conn made outside a Server
+	id  int64   // 1 for the server's first connection, 2 for the next, ...
 }
 
 func newConn(nc net.Conn) *Conn {
@@ -329,14 +343,53 @@ func (c *Conn) ReadPacket() []byte {
 // packet and returns its command byte and argument (the rest of the payload).
 // An empty command packet is recorded as an error. On error it returns 0, nil.
 func (c *Conn) ExpectCommand() (cmd byte, arg []byte) {
-	c.seq = 0
-	p := c.ReadPacket()
-	if p == nil {
-		return 0, nil
+	for {
+		c.seq = 0
+		p := c.ReadPacket()
+		if p == nil {
+			return 0, nil
+		}
+		if len(p) == 0 {
+			c.Errorf("empty command packet")
+			return 0, nil
+		}
+		if p[0] == 0x03 && c.answerVars(string(p[1:])) {
+			continue
+		}
+		return p[0], p[1:]
 	}
-	if len(p) == 0 {
-		c.Errorf("empty command packet")
-		return 0, nil
+}
+
+// answerVars answers "SELECT CONNECTION_ID(), @@a, @@b" style queries (see Server.Vars); false when query is
+// something else.
+func (c *Conn) answerVars(query string) bool {
+	s := c.srv
+	if s == nil || s.NoAutoVars || !strings.HasPrefix(query, "SELECT ") {
+		return false
 	}
-	return p[0], p[1:]
+	items := strings.Split(strings.TrimPrefix(query, "SELECT "), ",")
+	cols := make([]Column, len(items))
+	row := make([][]byte, len(items))
+	for i, it := range items {
+		it = strings.TrimSpace(it)
+		var v string
+		switch {
+		case it == "CONNECTION_ID()":
+			v = strconv.FormatInt(c.id, 10)
+		case it == "@@max_allowed_packet":
+			v = "67108864"
+		case strings.HasPrefix(it, "@@"):
+			name := it[2:]
+			var ok bool
+			if v, ok = s.Vars[name]; !ok {
+				v = "fake-" + name + "-" + s.Addr()
+			}
+		default:
+			return false
+		}
+		cols[i] = Column{Name: it, Type: 253, Charset: 45}
+		row[i] = []byte(v)
+	}
+	c.SendResultSet(cols, [][][]byte{row}, c.hs == nil || c.hs.Capabilities&ClientDeprecateEOF != 0)
+	return true
 }

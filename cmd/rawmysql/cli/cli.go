@@ -360,8 +360,8 @@ func errorText(err error, loc string) string {
 	var se *rawmysql.MySQLError
 	if errors.As(err, &se) {
 		b := fmt.Sprintf("ERROR %d", se.Number)
-		if se.SQLState != "" {
-			b += fmt.Sprintf(" (%s)", se.SQLState)
+		if st := se.SQLStateString(); st != "" {
+			b += fmt.Sprintf(" (%s)", st)
 		}
 		return b + loc + ": " + se.Message
 	}

@@ -231,7 +231,7 @@ func TestTableStreamsPastWindow(t *testing.T) {
 	db, err := sql.Open("rawmysql", srv.DSN(""))
 	require.NoError(t, err)
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, "SELECT seq AS n, REPEAT('x', seq) AS s FROM seq_1_to_5")
+	rows, err := db.QueryContext(ctx, "SELECT seq AS n, REPEAT('x', seq) AS s FROM "+testserver.SeqTable(5)+" t ORDER BY seq")
 	require.NoError(t, err)
 	defer rows.Close()
 	cols, err := rows.ColumnTypes()
@@ -271,7 +271,7 @@ func TestStreamingOutputIsIncremental(t *testing.T) {
 				p := Program{Stdin: strings.NewReader(""), Stdout: pr, Stderr: &bytes.Buffer{}}
 				done <- p.Run(ctx, []string{"-dsn", srv.DSN(""), "-format", format, "-e",
 					// 5000 rows of 200 bytes, then a row that waits until the test saw the first ones.
-					"SELECT seq, REPEAT('r', 200) AS pad, IF(seq = 5001, SLEEP(20), 0) AS z FROM seq_1_to_5001"})
+					"SELECT seq, REPEAT('r', 200) AS pad, IF(seq = 5001, SLEEP(20), 0) AS z FROM " + testserver.SeqTable(5001) + " t ORDER BY seq"})
 			}()
 			require.Eventually(t, func() bool { return strings.Count(pr.String(), "rrrrr") >= 1000 }, 15*time.Second, 20*time.Millisecond,
 				"rows are printed before the result set ends")
