@@ -64,9 +64,11 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	return nil
 }
 
-// recoveryWait bounds how long ResetSession waits for a pooled connection's background cancel recovery: twice
-// the delay before a KILL, so a statement that ends by itself (or is killed promptly) is reused.
-const recoveryWait = 2 * protocol.DefaultCancelDelay
+// recoveryWait bounds how long ResetSession waits for a pooled connection's background cancel recovery (a
+// statement that ends by itself or is killed promptly is reused) before refusing it. Shorter waits let
+// database/sql's three attempts all meet recovering connections under a storm of cancels, and fail a
+// statement that had no deadline.
+const recoveryWait = 10 * protocol.DefaultCancelDelay
 
 // Reasons a pooled connection is not reused.
 var (
