@@ -101,7 +101,8 @@ func TestCallHasNoTrailingEmptyResultSet(t *testing.T) {
 func TestRawExecerQueryerAllResults(t *testing.T) {
 	db := openDB(t, "multiStatements=true")
 	tbl := tableName(t)
-	mustExec(t, db, "CREATE OR REPLACE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10))")
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10))")
 	conn, err := db.Conn(context.Background())
 	require.NoError(t, err)
 	defer conn.Close()
