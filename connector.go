@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -61,6 +60,7 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
 	}
 	cfg := c.cfg
+	caller := ctx // the caller's context: when it ends the connect, its error is returned as is
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
@@ -68,15 +68,16 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	}
 	nc, err := c.dial(ctx)
 	if err != nil {
-		// Not driver.ErrBadConn: database/sql would dial twice more to the same address.
+		// Not driver.ErrBadConn: database/sql would dial twice more to the same address. The dialer's own
+		// error is returned as it is, as go-sql-driver does (code compares it; a *net.OpError names the
+		// address); only the DSN's timeout gets the address added.
+		if err := caller.Err(); err != nil {
+			return nil, err
+		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("rawmysql: dial %s %s: %w", cfg.Net, cfg.Addr, ctx.Err())
+			return nil, fmt.Errorf("rawmysql: dial %s %s: timeout=%v: %w", cfg.Net, cfg.Addr, cfg.Timeout, ctx.Err())
 		}
-		var oe *net.OpError
-		if errors.As(err, &oe) && oe.Op == "dial" { // already says "dial <net> <addr>"
-			return nil, fmt.Errorf("rawmysql: %w", err)
-		}
-		return nil, fmt.Errorf("rawmysql: dial %s %s: %w", cfg.Net, cfg.Addr, err)
+		return nil, err
 	}
 	opts, err := c.options()
 	if err != nil {
@@ -85,7 +86,7 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	}
 	pc, err := protocol.Connect(ctx, nc, opts)
 	if err != nil {
-		return nil, driverErr(c.connectErr(ctx, "handshake", err))
+		return nil, driverErr(c.connectErr(caller, ctx, "handshake", err))
 	}
 	mc := newConn(pc, cfg, c.stmtBudget)
 	if err := mc.setupSession(ctx); err != nil {
@@ -94,11 +95,11 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 			// The server let an expired account in "sandbox mode" (MariaDB's default): say so.
 			return nil, driverErr(&protocol.ExpiredPasswordError{User: cfg.User, Err: se.protocolError()})
 		}
-		return nil, c.connectErr(ctx, "session setup", err)
+		return nil, c.connectErr(caller, ctx, "session setup", err)
 	}
 	if err := mc.setupCancel(ctx, c); err != nil {
 		pc.Close()
-		return nil, c.connectErr(ctx, "session setup", err)
+		return nil, c.connectErr(caller, ctx, "session setup", err)
 	}
 	return mc, nil
 }
@@ -117,16 +118,20 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side}, nil
 }
 
-// connectErr names the address in an error of the connection phase; when the context (or the DSN's timeout)
-// ended it, the context's error is wrapped.
-func (c *Connector) connectErr(ctx context.Context, phase string, err error) error {
-	if ctx.Err() != nil {
-		if serverError(err) == nil {
-			err = ctx.Err()
-		}
-		return fmt.Errorf("rawmysql: %s with %s %s: %w", phase, c.cfg.Net, c.cfg.Addr, err)
+// connectErr names the address in an error of the connection phase. When the caller's context ended it, that
+// context's error is returned as it is (what database/sql and go-sql-driver return); when the DSN's timeout
+// (ctx, derived from caller) ended it, the error names the address and wraps context.DeadlineExceeded.
+func (c *Connector) connectErr(caller, ctx context.Context, phase string, err error) error {
+	if ctx.Err() == nil {
+		return err
 	}
-	return err
+	if serverError(err) == nil {
+		if cerr := caller.Err(); cerr != nil {
+			return cerr
+		}
+		err = ctx.Err()
+	}
+	return fmt.Errorf("rawmysql: %s with %s %s: %w", phase, c.cfg.Net, c.cfg.Addr, err)
 }
 
 func (c *Connector) dial(ctx context.Context) (net.Conn, error) {

@@ -460,6 +460,73 @@ func TestHandshakeTimeoutNamesAddress(t *testing.T) {
 	assert.Contains(t, err.Error(), srv.Addr())
 }
 
+// A dialer's own error comes back as it is, the very value (go-sql-driver's behaviour, which code compares
+// with ==), and database/sql dials once.
+func TestDialErrorReturnedAsIs(t *testing.T) {
+	dialErr := errors.New("dialer says no")
+	var dials atomic.Int32
+	cfg := NewConfig()
+	cfg.Addr = "127.0.0.1:1"
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return nil, dialErr
+	}
+	connector, err := NewConnector(cfg)
+	require.NoError(t, err)
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	_, err = db.Exec("DO 1")
+	assert.True(t, err == dialErr, "got %v", err)
+	assert.Equal(t, int32(1), dials.Load())
+}
+
+// When the caller's context ends a connect (not the DSN's timeout), the caller gets that context's error
+// itself, as database/sql and go-sql-driver return it: from a stalled handshake, and from a dial after which
+// the context was already cancelled (the dialled connection is closed).
+func TestConnectEndedByCallerContext(t *testing.T) {
+	srv := stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) { <-done })
+	db := fakeDB(t, srv, "timeout=30s")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := db.ExecContext(ctx, "DO 1")
+	assert.True(t, err == context.DeadlineExceeded, "got %v", err)
+
+	var cancelDial context.CancelFunc
+	var dialled net.Conn
+	var closed atomic.Bool
+	cfg := NewConfig()
+	cfg.Addr = srv.Addr()
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		cancelDial()
+		c1, c2 := net.Pipe()
+		go func() { <-ctx.Done(); time.Sleep(10 * time.Millisecond); c2.Close() }()
+		dialled = &closeRecorder{Conn: c1, closed: &closed}
+		return dialled, nil
+	}
+	connector, err := NewConnector(cfg)
+	require.NoError(t, err)
+	db2 := sql.OpenDB(connector)
+	defer db2.Close()
+	var ctx2 context.Context
+	ctx2, cancelDial = context.WithCancel(context.Background())
+	defer cancelDial()
+	_, err = db2.Conn(ctx2)
+	assert.True(t, err == context.Canceled, "got %v", err)
+	require.NotNil(t, dialled)
+	assert.True(t, closed.Load(), "the dialled connection is closed")
+}
+
+// closeRecorder records that Close was called.
+type closeRecorder struct {
+	net.Conn
+	closed *atomic.Bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.closed.Store(true)
+	return c.Conn.Close()
+}
+
 // Defect 9c: a cancel during row iteration surfaces the context's error, never the server's 1317 (the answer
 // to the KILL QUERY).
 func TestCancelDuringIterationIsContextError(t *testing.T) {
