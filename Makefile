@@ -38,7 +38,7 @@ STATICCHECK := $(GOBIN_DIR)/staticcheck
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test deps fuzz lint bench testenv images test-server test-matrix
+.PHONY: run test deps fuzz lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -84,6 +84,14 @@ test-matrix: testenv
 	done; \
 	if [ -n "$$failed" ]; then echo "test-matrix: failed on:$$failed"; exit 1; fi; \
 	echo "test-matrix: passed on $(MATRIX)"
+
+## compat-servers: the driver against MySQL-compatible server code that is not MySQL or MariaDB: dolthub's
+## vitess auth server (caching_sha2_password, auth switch, clear password) and go-mysql-server (the engine
+## of Dolt; time arguments, cached statements after DDL, the compat scenarios). Not part of CI (make test
+## already runs these tests with the rest of compat/). TiDB is not built here yet (see README, Tested servers).
+compat-servers:
+	cd compat && GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) -run 'Vitess|GMS|TestScenarios' -v ./... \
+		| grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|PASS|FAIL|ok)'
 
 ## deps: make sure a MariaDB server binary is installed for the private test servers (installs it when root)
 deps:
