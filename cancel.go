@@ -211,13 +211,23 @@ func (c *conn) setupKill(ctx context.Context, connector *Connector, needMaxPacke
 		}
 		return "", err
 	}
+	want := 2 + strings.Count(identCols, ",")
+	if needMaxPacket {
+		want++
+	}
+	id, perr := uint64(0), error(nil)
+	if len(vals) == want {
+		id, perr = strconv.ParseUint(vals[0], 10, 64)
+	}
+	if len(vals) != want || perr != nil {
+		// Not the answer of a MySQL or MariaDB server (a proxy, or other server code such as vitess): the
+		// server's identity cannot be proven, so a cancelled command closes the connection instead of
+		// sending KILL QUERY; max_allowed_packet, if needed, is asked on its own.
+		return "", nil
+	}
 	if needMaxPacket {
 		maxPacket = vals[len(vals)-1]
 		vals = vals[:len(vals)-1]
-	}
-	id, perr := strconv.ParseUint(vals[0], 10, 64)
-	if perr != nil {
-		return maxPacket, fmt.Errorf("rawmysql: CONNECTION_ID() returned %q", vals[0])
 	}
 	k := &killer{connector: connector, id: id, ident: strings.Join(vals[1:], "\x00"), identSQL: "SELECT " + identCols}
 	c.killer = k
