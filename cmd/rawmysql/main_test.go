@@ -152,7 +152,10 @@ func TestTerminal(t *testing.T) {
 	expect("Ctrl-C -- query killed.", 1)
 	expect("ERROR: rawmysql: statement cancelled (Ctrl-C)", 1)
 	expect("\nrawmysql> ", 11)
-	assert.False(t, running(), "the server no longer runs the statement")
+	// The driver returns at once and sends KILL QUERY in the background (docs/reliability.md): the statement
+	// is gone from the server shortly after, not necessarily before the prompt.
+	assert.Eventually(t, func() bool { return !running() }, 10*time.Second, 20*time.Millisecond,
+		"the server no longer runs the statement")
 	select {
 	case err := <-exited:
 		t.Fatalf("the client exited on Ctrl-C: %v\n%s", err, scr.String())
