@@ -268,8 +268,10 @@ func (c *Conn) handshake(ctx context.Context) error {
 				}
 				return &IOError{Op: "TLS handshake", Written: true, Err: err}
 			}
+			c.mu.Lock() // interrupt (the context's goroutine) reads c.nc
 			c.nc = tc
 			c.f.rd, c.f.wr, c.f.nc = tc, tc, tc
+			c.mu.Unlock()
 			c.caps |= ClientSSL
 			c.tls = true
 		}
