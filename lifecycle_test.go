@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -207,19 +208,27 @@ func TestMalformedRowDiscardsConnection(t *testing.T) {
 // killRecorder is a fake server standing in for another server behind a balancer: it accepts logins and
 // records every KILL it is asked to run.
 func killRecorder(t *testing.T, kills *atomic.Int32) *protocoltest.Server {
+	return commandServer(t, func(c *protocoltest.Conn, cmd protocol.Command, arg []byte) {
+		if cmd == protocol.ComQuery && strings.HasPrefix(strings.ToUpper(string(arg)), "KILL") {
+			kills.Add(1)
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+	})
+}
+
+// commandServer is a fake server that accepts logins and hands each command to answer until COM_QUIT or an
+// I/O error.
+func commandServer(t *testing.T, answer func(c *protocoltest.Conn, cmd protocol.Command, arg []byte)) *protocoltest.Server {
 	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
 		if !fakeAccept(c) {
 			return
 		}
 		for {
 			cmd, arg := c.ExpectCommand()
-			if c.Err() != nil || cmd == 0x01 {
+			if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
 				return
 			}
-			if cmd == 0x03 && strings.HasPrefix(strings.ToUpper(string(arg)), "KILL") {
-				kills.Add(1)
-			}
-			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+			answer(c, protocol.Command(cmd), arg)
 		}
 	})
 }
@@ -383,27 +392,18 @@ func TestMaxAllowedPacketBoundsReads(t *testing.T) {
 // ran) then ERR 1290; for anything else, ERR 1290. It counts the queries per text.
 func readOnlyServer(t *testing.T, counts *sync.Map) *protocoltest.Server {
 	errRO := protocoltest.ERR(1290, "HY000", "The MariaDB server is running with the --read-only option so it cannot execute this statement")
-	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
-		if !fakeAccept(c) {
+	return commandServer(t, func(c *protocoltest.Conn, cmd protocol.Command, arg []byte) {
+		if cmd != protocol.ComQuery {
+			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
 			return
 		}
-		for {
-			cmd, arg := c.ExpectCommand()
-			if c.Err() != nil || cmd == 0x01 {
-				return
-			}
-			if cmd != 0x03 {
-				c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-				continue
-			}
-			q := string(arg)
-			n, _ := counts.LoadOrStore(q, new(atomic.Int32))
-			n.(*atomic.Int32).Add(1)
-			if strings.Contains(q, ";") {
-				c.WritePacket(protocoltest.OK(1, 0, protocoltest.StatusAutocommit|protocoltest.StatusMoreResultsExists, 0, ""))
-			}
-			c.WritePacket(errRO)
+		q := string(arg)
+		n, _ := counts.LoadOrStore(q, new(atomic.Int32))
+		n.(*atomic.Int32).Add(1)
+		if strings.Contains(q, ";") {
+			c.WritePacket(protocoltest.OK(1, 0, protocoltest.StatusAutocommit|protocoltest.StatusMoreResultsExists, 0, ""))
 		}
+		c.WritePacket(errRO)
 	})
 }
 

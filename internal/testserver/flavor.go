@@ -48,25 +48,25 @@ func (s *Server) AtLeast(major, minor int) bool {
 // NeedMariaDB skips t unless the server is MariaDB (at least major.minor when major > 0), saying why.
 func (s *Server) NeedMariaDB(t testing.TB, major, minor int, why string) {
 	t.Helper()
-	if !s.IsMariaDB() || major > 0 && !s.AtLeast(major, minor) {
-		need := "MariaDB"
-		if major > 0 {
-			need = fmt.Sprintf("MariaDB %d.%d or later", major, minor)
-		}
-		t.Skipf("needs %s (%s); this server is %s", need, why, s.Flavor())
-	}
+	s.need(t, "MariaDB", s.IsMariaDB(), major, minor, why)
 }
 
 // NeedMySQL skips t unless the server is Oracle MySQL (at least major.minor when major > 0), saying why.
 func (s *Server) NeedMySQL(t testing.TB, major, minor int, why string) {
 	t.Helper()
-	if !s.IsMySQL() || major > 0 && !s.AtLeast(major, minor) {
-		need := "MySQL"
-		if major > 0 {
-			need = fmt.Sprintf("MySQL %d.%d or later", major, minor)
-		}
-		t.Skipf("needs %s (%s); this server is %s", need, why, s.Flavor())
+	s.need(t, "MySQL", s.IsMySQL(), major, minor, why)
+}
+
+// need skips t unless the server is of the flavor named (is) and, when major > 0, at least major.minor.
+func (s *Server) need(t testing.TB, flavor string, is bool, major, minor int, why string) {
+	t.Helper()
+	if is && (major == 0 || s.AtLeast(major, minor)) {
+		return
 	}
+	if major > 0 {
+		flavor = fmt.Sprintf("%s %d.%d or later", flavor, major, minor)
+	}
+	t.Skipf("needs %s (%s); this server is %s", flavor, why, s.Flavor())
 }
 
 // version returns s.Version, asking the server with Exec when the greeting was not read (a server known only
