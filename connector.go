@@ -25,6 +25,7 @@ type Connector struct {
 	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
 	stmtBudget *stmtBudget
 	side       *sidePool // idle KILL side connections (cancel.go)
+	hosts      *hostSet  // per-host backoff and open connections (hosts.go)
 }
 
 // Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
@@ -44,7 +45,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}}
+	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}, hosts: newHostSet()}
 }
 
 // Driver returns the rawmysql Driver.
@@ -52,13 +53,31 @@ func (c *Connector) Driver() driver.Driver { return &Driver{} }
 
 // connect does the work of Connect.
 func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
+	cached := true
 	if c.cfg.beforeConnect != nil {
 		hc, err := c.runBeforeConnect(ctx)
 		if err != nil {
 			return nil, err
 		}
 		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
+		cached = false
 	}
+	if len(c.cfg.Addrs) > 1 {
+		return c.connectHosts(ctx, cached)
+	}
+	dc, err := c.connectOne(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := dc.(*conn).checkSingleTarget(); err != nil {
+		dc.Close()
+		return nil, err
+	}
+	return dc, nil
+}
+
+// connectOne opens a connection to c.cfg.Addr.
+func (c *Connector) connectOne(ctx context.Context) (driver.Conn, error) {
 	cfg := c.cfg
 	caller := ctx // the caller's context: when it ends the connect, its error is returned as is
 	if cfg.Timeout > 0 {
@@ -115,7 +134,7 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	}
 	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget and
 	// the idle KILL side connections (closed by DB.Close through this Connector).
-	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side}, nil
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, hosts: c.hosts}, nil
 }
 
 // connectErr names the address in an error of the connection phase. When the caller's context ended it, that
@@ -222,23 +241,44 @@ func parseConnectionAttributes(s string) ([][2]string, error) {
 	return out, nil
 }
 
-// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0)
-// and, with killQueryOnCancel, the connection id and server identity for KILL QUERY — in one query.
+// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0),
+// the server's role (targetServer, several hosts) and, with killQueryOnCancel, the connection id and server
+// identity for KILL QUERY — in one query.
 func (c *conn) setupCancel(ctx context.Context, connector *Connector) error {
 	needMax := c.cfg.MaxAllowedPacket == 0
+	roleCols := c.roleColumns() // the server's role, read in the same query (target.go)
 	var v string
+	var role []string
 	if c.cfg.KillQueryOnCancel {
 		var err error
-		if v, err = c.setupKill(ctx, connector, needMax); err != nil {
+		if v, role, err = c.setupKill(ctx, connector, needMax, roleCols); err != nil {
 			return err
 		}
 	}
-	if needMax && v == "" {
-		vals, err := c.queryRow(ctx, "SELECT @@max_allowed_packet")
+	askMax, askRole := needMax && v == "", roleCols != nil && role == nil
+	if askMax || askRole {
+		var cols []string
+		if askMax {
+			cols = append(cols, "@@max_allowed_packet")
+		}
+		if askRole {
+			cols = append(cols, roleCols...)
+		}
+		vals, err := c.queryRow(ctx, "SELECT "+strings.Join(cols, ", "))
 		if err != nil {
 			return err
 		}
-		v = vals[0]
+		if askMax {
+			v, vals = vals[0], vals[1:]
+		}
+		if askRole {
+			role = vals
+		}
+	}
+	if roleCols != nil {
+		if err := c.setRole(role); err != nil {
+			return err
+		}
 	}
 	if needMax {
 		n, err := strconv.Atoi(v)

@@ -31,6 +31,23 @@ type Config struct {
 	Addr   string // host:port for TCP, a path for unix
 	DBName string // default database, may be empty
 
+	// Addrs lists several TCP servers (host:port) that connections are spread over or fail over between (DSN
+	// tcp(h1:3306,h2:3306,h3)); see LoadBalance. When it holds more than one address, normalize sets Addr to
+	// the first; a list of one is moved to Addr. Empty: Addr is the only server.
+	Addrs []string
+	// LoadBalance is the order in which a new connection tries Addrs: "failover" (the default), "random",
+	// "roundrobin" or "leastconnections" (the LoadBalance* constants).
+	LoadBalance string
+	// HostBackoff is how long a host that could not be reached is tried only after all others (default 10s,
+	// 0: no backoff).
+	HostBackoff time.Duration
+	// TargetServer is the kind of server a connection must reach: "any" (the default), "primary", "replica",
+	// "preferReplica" or "preferPrimary" (the Target* constants; see target.go).
+	TargetServer string
+	// TargetRecheck is how old a pooled connection's role check may be before ResetSession checks it again
+	// (default 5s; 0: at every reuse). Used when TargetServer is not any or Addrs has several hosts.
+	TargetRecheck time.Duration
+
 	// Params are session system variables applied after connecting with SET (DSN keys this driver does not
 	// know). Values are sent as written.
 	Params map[string]string
@@ -131,7 +148,8 @@ var (
 )
 
 // NewConfig returns a Config with the defaults: Collation utf8mb4_general_ci, Loc time.UTC, MaxAllowedPacket
-// 64 MiB, StmtCacheSize 64, StmtCacheTotal 1000, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
+// 64 MiB, StmtCacheSize 64, StmtCacheTotal 1000, LoadBalance failover, HostBackoff 10s, TargetServer any,
+// TargetRecheck 5s, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
 // stay empty; a Connector uses "tcp" and 127.0.0.1:3306 ("/tmp/mysql.sock" for "unix") when they are.
 func NewConfig() *Config {
 	return &Config{
@@ -143,6 +161,10 @@ func NewConfig() *Config {
 		AllowNativePasswords: true,
 		CheckConnLiveness:    true,
 		KillQueryOnCancel:    true,
+		LoadBalance:          LoadBalanceFailover,
+		HostBackoff:          defaultHostBackoff,
+		TargetServer:         TargetAny,
+		TargetRecheck:        defaultTargetRecheck,
 	}
 }
 
@@ -156,6 +178,7 @@ func (c *Config) Clone() *Config {
 	if c.Params != nil {
 		cp.Params = maps.Clone(c.Params)
 	}
+	cp.Addrs = slices.Clone(c.Addrs)
 	if c.TLS != nil {
 		cp.TLS = c.TLS.Clone()
 	}
@@ -166,6 +189,8 @@ func (c *Config) Clone() *Config {
 // ParseDSN parses a data source name in the grammar of github.com/go-sql-driver/mysql:
 //
 //	[user[:password]@][net[(addr)]]/dbname[?param1=value1&paramN=valueN]
+//
+// For TCP, addr may list several servers separated by commas, tcp(h1:3306,h2:3306,h3) (Config.Addrs).
 //
 // The user ends at the first ':' and the password at the last '@' before the slash, so the password may contain
 // ':', '@' and '/'; user and password are taken as written (no unescaping). net is "tcp" (the default), "tcp4",
@@ -193,6 +218,10 @@ func (c *Config) Clone() *Config {
 //	tls              true, false, skip-verify, preferred, or a name registered with RegisterTLSConfig
 //	tls-ca, tls-cert, tls-key  PEM files: CA bundle to verify the server; client certificate and its key.
 //	                 Without a tls parameter they imply tls=true.
+//	loadBalance      failover (default), random, roundrobin, leastconnections: how several hosts are tried
+//	hostBackoff      how long an unreachable host is tried last (default 10s, 0: never)
+//	targetServer     any (default), primary, replica, preferReplica, preferPrimary
+//	targetRecheck    how often a pooled connection's server role is checked again on reuse (default 5s)
 //
 // Any other parameter is a session system variable set after connecting (Config.Params), sent as written in
 // "SET name=value" as go-sql-driver does: a name that is no variable (golang-migrate's x-migrations-table, for
@@ -519,7 +548,7 @@ func intParam(field func(*Config) *int, def, max int) dsnParam {
 // FormatDSN returns a DSN for c that ParseDSN turns back into an equal Config. Parameters equal to the NewConfig
 // defaults are left out and the others are written in sorted order; the database name is escaped with
 // url.PathEscape and parameter values with url.QueryEscape. User and password are written as they are, and so are
-// Net and Addr ("tcp" when Net is empty). TLS, Logger, Tracer, PacketTrace and DialFunc have no DSN form: only
+// Net and Addr ("tcp" when Net is empty; several Addrs joined by commas). TLS, Logger, Tracer, PacketTrace and DialFunc have no DSN form: only
 // TLSConfig and the tls-ca/tls-cert/tls-key paths are written. The result contains the password: do not log it.
 func (c *Config) FormatDSN() string {
 	var b strings.Builder
@@ -539,7 +568,7 @@ func (c *Config) FormatDSN() string {
 		}
 		b.WriteString(n)
 		b.WriteByte('(')
-		b.WriteString(c.Addr)
+		b.WriteString(c.hostList())
 		b.WriteByte(')')
 	case c.Net != "" && c.Net != "tcp":
 		b.WriteString(c.Net)
@@ -585,17 +614,9 @@ func (c *Config) normalizeWith(prefix string) error {
 	}
 	switch c.Net {
 	case "tcp", "tcp4", "tcp6":
-		if c.Addr == "" {
-			c.Addr = defaultTCPAddr
-			if c.Net == "tcp6" {
-				c.Addr = defaultTCP6Addr
-			}
+		if err := c.normalizeHosts(prefix); err != nil {
+			return err
 		}
-		addr, ok := withDefaultPort(c.Addr)
-		if !ok {
-			return errors.New(prefix + "invalid TCP address (want host, host:port, IPv6 or [IPv6]:port)")
-		}
-		c.Addr = addr
 	case "unix":
 		if c.Addr == "" {
 			c.Addr = defaultUnixAddr
@@ -604,6 +625,10 @@ func (c *Config) normalizeWith(prefix string) error {
 		if c.Addr == "" {
 			return errors.New(prefix + "no default address for this network, write it as net(address)")
 		}
+	}
+
+	if err := c.normalizeHA(prefix); err != nil {
+		return err
 	}
 
 	if c.Loc == nil {
@@ -727,7 +752,7 @@ func (c *Config) resolveTLS(prefix string) error {
 		if err := c.loadTLSFiles(t, prefix); err != nil {
 			return err
 		}
-		if t.ServerName == "" && !t.InsecureSkipVerify {
+		if t.ServerName == "" && !t.InsecureSkipVerify && len(c.Addrs) <= 1 { // several hosts: set per host
 			if host, _, err := net.SplitHostPort(c.Addr); err == nil {
 				t.ServerName = host
 			}

@@ -411,7 +411,7 @@ func TestParseDSNBadValueNamesKey(t *testing.T) {
 		assert.Contains(t, err.Error(), "rawmysql: invalid DSN: "+key+": ")
 		assert.Contains(t, err.Error(), `"maybe"`)
 	}
-	assert.Equal(t, 24, n, "16 booleans, 4 durations, 3 integers and loc")
+	assert.Equal(t, 28, n, "16 booleans, 6 durations, 3 integers, loc, loadBalance and targetServer")
 }
 
 func TestParseDSNMissingFileIsNotExist(t *testing.T) {

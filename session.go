@@ -38,6 +38,9 @@ func (c *conn) ResetSession(ctx context.Context) error {
 			return mapErr(&retryable{err})
 		}
 	}
+	if err := c.recheckRole(ctx); err != nil {
+		return err
+	}
 	if !c.cfg.ResetSession {
 		return nil
 	}
