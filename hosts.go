@@ -180,6 +180,15 @@ func (c *Connector) hostConnector(addr string, cached bool) *Connector {
 			cfg.TLS.ServerName = host
 		}
 	}
+	// Every dial failure is a failure to reach the host, whatever dialer returned it.
+	orig := c.cfg
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&Connector{cfg: orig}).dialAddr(ctx, network, addr)
+		if err != nil {
+			return nil, &dialError{err}
+		}
+		return nc, nil
+	}
 	hc := &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, hosts: c.hosts}
 	if cached {
 		c.hosts.cfgs[addr] = hc
@@ -266,6 +275,25 @@ func (c *Connector) connectHost(ctx context.Context, addr string, cached bool) (
 	return mc, nil
 }
 
+// dialAddr dials addr as Connector.dial dials cfg.Addr: Config.DialFunc, a dialer registered for the
+// network, or net.Dialer.
+func (c *Connector) dialAddr(ctx context.Context, network, addr string) (net.Conn, error) {
+	if c.cfg.DialFunc != nil {
+		return c.cfg.DialFunc(ctx, network, addr)
+	}
+	if dial := getDialContext(network); dial != nil {
+		return dial(ctx, addr)
+	}
+	nd := net.Dialer{KeepAlive: 30 * time.Second}
+	return nd.DialContext(ctx, network, addr)
+}
+
+// dialError marks a failure to dial a host (the dialer's error is kept as it is).
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
 // releaseHost is called when a connection closes: its host has one open connection less.
 func (c *conn) releaseHost() {
 	if h := c.role.host; h != nil {
@@ -290,7 +318,8 @@ const (
 // host is tried. Errors about the client's own settings (credentials, database, TLS verification) are not.
 func unreachable(err error) bool {
 	var gne *galeraNotReadyError
-	if errors.As(err, &gne) {
+	var de *dialError
+	if errors.As(err, &gne) || errors.As(err, &de) {
 		return true
 	}
 	// The server answered with an error.
