@@ -175,11 +175,15 @@ func TestHAGalera(t *testing.T) {
 	require.NoError(t, n1.Kill())
 	assert.Equal(t, port(n3), portOf(t, db))
 
-	// n2 resyncs: it is first again.
+	// n2 resyncs: new connections go to it first again (the pooled one on n3 stays, n3 is fine).
 	_, err = n2.Exec("SET GLOBAL wsrep_desync = OFF")
 	require.NoError(t, err)
 	require.NoError(t, n2.WaitGaleraSynced(time.Minute))
-	assert.Equal(t, port(n2), portOf(t, db))
+	dc, err = c.Connect(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, n2.Addr, dc.(*conn).cfg.Addr)
+	dc.Close()
+	assert.Equal(t, port(n3), portOf(t, db))
 
 	// Writes through the pool land on the cluster.
 	_, err = db.Exec("CREATE TABLE ha_galera (id INT PRIMARY KEY)")

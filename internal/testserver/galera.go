@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,11 @@ func StartGalera(t testing.TB, n int) *Galera {
 		}
 		t.Skipf("rawmysql: testserver: %v", err)
 	}
+	sstMethod := "rsync"
+	if os.Geteuid() == 0 {
+		rsyncAsRoot(t)
+		sstMethod = rootSSTMethod
+	}
 	type ports struct{ gcomm, ist, sst int }
 	ps := make([]ports, n)
 	var peers []string
@@ -91,7 +97,7 @@ func StartGalera(t testing.TB, n int) *Galera {
 			"--wsrep-node-address=127.0.0.1:" + strconv.Itoa(ps[i].gcomm),
 			"--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:" + strconv.Itoa(ps[i].gcomm) +
 				";ist.recv_addr=127.0.0.1:" + strconv.Itoa(ps[i].ist) + ";gcache.size=32M",
-			"--wsrep-sst-method=rsync",
+			"--wsrep-sst-method=" + sstMethod,
 			"--wsrep-sst-receive-address=127.0.0.1:" + strconv.Itoa(ps[i].sst),
 			"--binlog-format=ROW",
 			"--default-storage-engine=InnoDB",
@@ -111,6 +117,16 @@ func StartGalera(t testing.TB, n int) *Galera {
 			})
 		}
 		if err != nil {
+			for j, prev := range g.Nodes {
+				data, _ := os.ReadFile(prev.proc.errLog)
+				var sst []string
+				for _, line := range strings.Split(string(data), "\n") {
+					if strings.Contains(line, "SST") || strings.Contains(line, "ERROR") {
+						sst = append(sst, line)
+					}
+				}
+				t.Logf("--- Galera node %d (%s) error log, SST and ERROR lines ---\n%s", j+1, prev.Addr, strings.Join(sst, "\n"))
+			}
 			t.Fatalf("rawmysql: testserver: Galera node %d: %v", i+1, err)
 		}
 		if err := s.WaitGaleraSynced(2 * time.Minute); err != nil {
@@ -168,4 +184,36 @@ func (g *Galera) Restart(i int) error {
 		return err
 	}
 	return g.Nodes[i].WaitGaleraSynced(2 * time.Minute)
+}
+
+// rootSSTMethod is the SST method of the nodes when the tests run as root: a wrapper of wsrep_sst_rsync whose
+// rsync daemon keeps running as root. Started by root without a uid setting, rsync's daemon drops to "nobody",
+// which cannot write into the private servers' root-only directories; and mariadbd puts the system
+// directories first in the PATH of the SST script, so the wrapper sets its own PATH.
+const rootSSTMethod = "rawmysql_rsync"
+
+// rsyncAsRoot writes the rootSSTMethod script and its rsync wrapper into a directory put first in PATH (for
+// the servers this test starts).
+func rsyncAsRoot(t testing.TB) {
+	real, err := exec.LookPath("rsync")
+	if err != nil {
+		t.Skipf("rawmysql: testserver: %v", err)
+	}
+	sst, err := exec.LookPath("wsrep_sst_rsync")
+	if err != nil {
+		t.Skipf("rawmysql: testserver: %v", err)
+	}
+	dir := t.TempDir()
+	rsync := "#!/bin/sh\n" +
+		"for a in \"$@\"; do\n" +
+		"  if [ \"$a\" = --daemon ]; then exec " + real + " \"$@\" --dparam=uid=0 --dparam=gid=0; fi\n" +
+		"done\n" +
+		"exec " + real + " \"$@\"\n"
+	method := "#!/bin/sh\nPATH=" + dir + ":$PATH\nexport PATH\nexec " + sst + " \"$@\"\n"
+	for name, text := range map[string]string{"rsync": rsync, "wsrep_sst_" + rootSSTMethod: method} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o755); err != nil {
+			t.Fatalf("rawmysql: testserver: %v", err)
+		}
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
