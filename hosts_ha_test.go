@@ -215,15 +215,27 @@ func haConnector(t testing.TB, dsn string) *Connector {
 // acknowledged write is lost and none is applied twice. The failover time (kill → first successful write on
 // the new primary) is logged.
 func TestHAPromoteUnderWriteLoad(t *testing.T) {
-	semi := []string{
-		"--rpl-semi-sync-master-enabled=ON",
-		"--rpl-semi-sync-slave-enabled=ON",
-		"--rpl-semi-sync-master-wait-point=AFTER_SYNC",
-		"--rpl-semi-sync-master-timeout=600000",
-	}
-	r := testserver.StartReplication(t, testserver.ReplicationOptions{Replicas: 2, ExtraArgs: semi})
+	r := testserver.StartReplication(t, testserver.ReplicationOptions{Replicas: 2})
 	p := r.Primary
-	_, err := p.Exec("CREATE TABLE test.ha_writes (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT NOT NULL, KEY (k))")
+	// Semi-synchronous replication, turned on once the replicas run: the primary acknowledges a commit only
+	// once a replica has it in its relay log (AFTER_SYNC), so a promoted replica can hold every acknowledged
+	// write. (Plain asynchronous replication may lose the last ones with the primary, whatever the driver does.)
+	_, err := p.Exec("SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC; SET GLOBAL rpl_semi_sync_master_timeout = 60000; SET GLOBAL rpl_semi_sync_master_enabled = ON")
+	require.NoError(t, err)
+	for _, rep := range r.Replicas {
+		_, err := rep.Exec("SET GLOBAL rpl_semi_sync_slave_enabled = ON; STOP SLAVE IO_THREAD; START SLAVE IO_THREAD")
+		require.NoError(t, err)
+	}
+	semiClients := func() string {
+		out, err := p.Exec("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")
+		require.NoError(t, err)
+		return strings.TrimSpace(out)
+	}
+	for deadline := time.Now().Add(time.Minute); !strings.HasSuffix(semiClients(), "\t2") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.True(t, strings.HasSuffix(semiClients(), "\t2"), "semi-sync replicas: %q", semiClients())
+	_, err = p.Exec("CREATE TABLE test.ha_writes (seq BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT NOT NULL, KEY (k))")
 	require.NoError(t, err)
 	for _, rep := range r.Replicas {
 		require.NoError(t, rep.WaitCaughtUp(p, time.Minute))
@@ -301,6 +313,9 @@ func TestHAPromoteUnderWriteLoad(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	st, err := p.Exec("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'")
+	require.NoError(t, err)
+	require.Contains(t, st, "ON", "semi-sync still on before the kill")
 	killedAt.Store(time.Now().UnixNano())
 	require.NoError(t, p.Kill())
 	t.Logf("primary %s killed", p.Addr)
@@ -317,9 +332,9 @@ func TestHAPromoteUnderWriteLoad(t *testing.T) {
 		}
 		t.Logf("replica %s: Gtid_IO_Pos=%s", rep.Addr, pos)
 	}
-	st, err := best.ReplicaStatus()
+	bst, err := best.ReplicaStatus()
 	require.NoError(t, err)
-	require.NoError(t, best.WaitGTID(st["Gtid_IO_Pos"], time.Minute))
+	require.NoError(t, best.WaitGTID(bst["Gtid_IO_Pos"], time.Minute))
 	newPort.Store(port(best))
 	promoteAt := time.Now()
 	require.NoError(t, best.Promote())
