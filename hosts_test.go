@@ -199,6 +199,23 @@ func TestHostsWrongPasswordStopsAtFirst(t *testing.T) {
 	assert.Equal(t, 0, r.count("two:3306"))
 }
 
+// TestHostsTLSVerifyStopsAtFirst: a server certificate that does not verify (tls=true without the test CA)
+// is a setting, not an unreachable host: the next host is not tried.
+func TestHostsTLSVerifyStopsAtFirst(t *testing.T) {
+	srv := testserver.Get(t)
+	r := newHostRouter()
+	r.route("one:3306", srv.Addr)
+	r.route("two:3306", srv.Addr)
+	c := hostsConnector(t, r, []string{"one", "two"}, "tls=true")
+	_, err := c.Connect(context.Background())
+	require.Error(t, err)
+	var he *HostsError
+	assert.False(t, errors.As(err, &he), "%v", err)
+	assert.Equal(t, 1, r.count("one:3306"))
+	assert.Equal(t, 0, r.count("two:3306"), "%v", err)
+	t.Logf("%v", err)
+}
+
 // TestHostsAllDown: one error names every host and its failure.
 func TestHostsAllDown(t *testing.T) {
 	r := newHostRouter()

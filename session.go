@@ -16,7 +16,9 @@ import (
 // checkConnLiveness (the default) it refuses one whose socket already holds data or EOF — a server that
 // closed an idle connection (wait_timeout, restart) is noticed here, before a command is written. With
 // resetSession=true it sends COM_RESET_CONNECTION (session variables, temporary tables, user locks and
-// prepared statements are dropped) and re-applies the DSN's session settings.
+// prepared statements are dropped) and re-applies the DSN's session settings. When the connection checks its
+// server's role (targetServer, several hosts) and the last check is older than targetRecheck, the role is read
+// again and a server that no longer serves the target refuses the connection (target.go).
 func (c *conn) ResetSession(ctx context.Context) error {
 	if c.pc.State() == protocol.StateCancelling && !c.bad {
 		// Wait a little for the background drain (and KILL): a connection proven clean is reused; one still
