@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"strconv"
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
@@ -51,41 +50,6 @@ func (c *conn) prepareContext(ctx context.Context, query string) (driver.Stmt, e
 	return &stmt{c: c, query: query, cs: cs, owned: owned}, nil
 }
 
-// prepare returns a prepared statement for query: from the cache, or newly prepared (and cached when the
-// cache is on). owned reports a statement outside the cache, to be closed by its user.
-func (c *conn) prepare(ctx context.Context, query string) (cs *cachedStmt, owned bool, err error) {
-	if c.cache != nil {
-		if cs := c.cache.get(query); cs != nil {
-			return cs, false, nil
-		}
-	}
-	st, err := c.pc.Prepare(ctx, query)
-	var se *protocol.ServerError
-	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
-		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
-		// prepare this one outside the cache.
-		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
-		c.cache.serverFull()
-		st, err = c.pc.Prepare(ctx, query)
-		if err != nil {
-			return nil, false, err
-		}
-		return &cachedStmt{query: query, st: st}, true, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	cs = &cachedStmt{query: query, st: st}
-	if c.cache == nil {
-		return cs, true, nil // outside the cache: closed after use
-	}
-	if !c.cache.put(cs) {
-		cs.closeNow = true // the pool's budget is spent
-		return cs, true, nil
-	}
-	return cs, false, nil
-}
-
 // Close releases the statement; the server statement is closed unless the cache still holds it.
 func (s *stmt) Close() error {
 	if s.closed {
@@ -111,14 +75,6 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 // Query is the context-less form of QueryContext.
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), valuesToNamed(args))
-}
-
-func valuesToNamed(args []driver.Value) []driver.NamedValue {
-	nv := make([]driver.NamedValue, len(args))
-	for i, v := range args {
-		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	return nv
 }
 
 // ExecContext executes the statement and reads all its results.
@@ -306,11 +262,4 @@ func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.
 		return nil, c.end(ctx, err)
 	}
 	return c.newRows(ctx, res), nil
-}
-
-// argCountError reports a wrong number of arguments before anything is sent.
-type argCountError struct{ want, got int }
-
-func (e *argCountError) Error() string {
-	return "rawmysql: statement expects " + strconv.Itoa(e.want) + " arguments, got " + strconv.Itoa(e.got)
 }

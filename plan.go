@@ -1,0 +1,200 @@
+package rawmysql
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
+)
+
+// planArgs decides how a query with arguments runs: as interpolated text (cs == nil) or as a prepared
+// statement from the cache (owned: prepared outside the cache, to be closed after use). Argument count errors
+// are reported before anything is sent.
+func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedValue) (text string, cs *cachedStmt, owned bool, err error) {
+	if c.cfg.InterpolateParams {
+		text, err = c.interpolate(query, args)
+		if err == nil || err != errInterpolateUnsafe {
+			return text, nil, false, err
+		}
+	}
+	if c.cache != nil {
+		if cs := c.cache.get(query); cs != nil {
+			// Warm path: no prepare, so no placeholder scan and no context watch here; execute checks the
+			// argument count against the statement before anything is sent.
+			return "", cs, false, nil
+		}
+	}
+	if err := c.checkPlaceholders(query, args); err != nil {
+		return "", nil, false, err
+	}
+	if err := c.begin(query); err != nil {
+		return "", nil, false, mapErr(err)
+	}
+	cs, owned, err = c.prepare(ctx, query)
+	if err = c.end(ctx, err); err != nil {
+		return "", nil, false, err
+	}
+	return "", cs, owned, nil
+}
+
+// prepare returns a prepared statement for query: from the cache, or newly prepared (and cached when the
+// cache is on). owned reports a statement outside the cache, to be closed by its user.
+func (c *conn) prepare(ctx context.Context, query string) (cs *cachedStmt, owned bool, err error) {
+	if c.cache != nil {
+		if cs := c.cache.get(query); cs != nil {
+			return cs, false, nil
+		}
+	}
+	st, err := c.pc.Prepare(ctx, query)
+	var se *protocol.ServerError
+	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
+		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
+		// prepare this one outside the cache.
+		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
+		c.cache.serverFull()
+		st, err = c.pc.Prepare(ctx, query)
+		if err != nil {
+			return nil, false, err
+		}
+		return &cachedStmt{query: query, st: st}, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	cs = &cachedStmt{query: query, st: st}
+	if c.cache == nil {
+		return cs, true, nil // outside the cache: closed after use
+	}
+	if !c.cache.put(cs) {
+		cs.closeNow = true // the pool's budget is spent
+		return cs, true, nil
+	}
+	return cs, false, nil
+}
+
+// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same
+// write as the next command (COM_STMT_CLOSE has no reply, so it costs neither a round trip nor a syscall).
+//
+// A statement kept outside the cache because the pool's budget is spent is closed at once instead: an idle
+// connection must not hold it on the server beyond the budget until its next command.
+func (c *conn) closeOwnedLater(cs *cachedStmt) {
+	if cs.closeNow && c.pc.State() == protocol.StateIdle {
+		_ = c.pc.CloseStmt(context.Background(), cs.st.ID) // a failed write breaks the connection, and the server frees its statements
+		return
+	}
+	c.pc.QueueCloseStmt(cs.st.ID)
+}
+
+// checkPlaceholders refuses a wrong argument count before anything is sent.
+func (c *conn) checkPlaceholders(query string, args []driver.NamedValue) error {
+	if n := countPlaceholders(query, c.noBackslashEscapes()); n != len(args) {
+		return &argCountError{want: n, got: len(args)}
+	}
+	return nil
+}
+
+func (c *conn) noBackslashEscapes() bool {
+	return c.pc.Status()&protocol.StatusNoBackslashEscapes != 0
+}
+
+// errInterpolateUnsafe makes the caller fall back to a server-side prepared statement.
+var errInterpolateUnsafe = errors.New("rawmysql: client-side interpolation is not safe here")
+
+// interpolate replaces the placeholders of query with escaped literals of args, as go-sql-driver/mysql does
+// with interpolateParams=true. It returns errInterpolateUnsafe for character sets where escaping is unsafe and
+// for statements larger than maxAllowedPacket; the caller then prepares the statement instead.
+func (c *conn) interpolate(query string, args []driver.NamedValue) (string, error) {
+	if c.unsafeCharset() {
+		return "", errInterpolateUnsafe
+	}
+	noBackslash := c.noBackslashEscapes()
+	var pos []int
+	scanPlaceholders(query, noBackslash, func(p int) { pos = append(pos, p) })
+	if len(pos) != len(args) {
+		return "", &argCountError{want: len(pos), got: len(args)}
+	}
+	buf := c.ibuf[:0]
+	last := 0
+	for i, p := range pos {
+		buf = append(buf, query[last:p]...)
+		last = p + 1
+		v, err := convertArg(args[i].Value, 0)
+		if err != nil {
+			return "", fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
+		}
+		buf, err = c.appendLiteral(buf, v, noBackslash)
+		if err != nil {
+			return "", fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
+		}
+	}
+	buf = append(buf, query[last:]...)
+	if len(buf) > c.cfg.MaxAllowedPacket && c.cfg.MaxAllowedPacket > 0 {
+		return "", errInterpolateUnsafe
+	}
+	if cap(buf) <= 1<<16 {
+		c.ibuf = buf
+	}
+	return string(buf), nil
+}
+
+// unsafeCharset reports a connection character set whose multibyte characters can end in a backslash byte.
+func (c *conn) unsafeCharset() bool {
+	if c.cfg.Charset != "" && protocol.IsMultibyteUnsafeCharset(c.cfg.Charset) {
+		return true
+	}
+	id, ok := protocol.CollationID(c.cfg.Collation)
+	return ok && protocol.IsMultibyteUnsafeCharset(protocol.CollationCharset(id))
+}
+
+func (c *conn) appendLiteral(buf []byte, v any, noBackslash bool) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "NULL"...), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case uint64:
+		return strconv.AppendUint(buf, x, 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%v cannot be stored in MySQL", x)
+		}
+		return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
+	case bool:
+		if x {
+			return append(buf, '1'), nil
+		}
+		return append(buf, '0'), nil
+	case time.Time:
+		if x.IsZero() {
+			return append(buf, "'0000-00-00'"...), nil
+		}
+		t := c.timeArg(x)
+		buf = append(buf, '\'')
+		buf = t.AppendFormat(buf, "2006-01-02 15:04:05")
+		if us := t.Nanosecond() / 1000; us != 0 {
+			buf = append(buf, '.')
+			buf = appendDigits(buf, us, 6)
+		}
+		return append(buf, '\''), nil
+	case json.RawMessage:
+		if x == nil {
+			return append(buf, "NULL"...), nil
+		}
+		return appendQuoted(buf, x, noBackslash), nil
+	case []byte:
+		if x == nil {
+			return append(buf, "NULL"...), nil
+		}
+		buf = append(buf, "_binary"...)
+		return appendQuoted(buf, x, noBackslash), nil
+	case string:
+		return appendQuoted(buf, x, noBackslash), nil
+	}
+	return nil, fmt.Errorf("unsupported type %T", v)
+}
