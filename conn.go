@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rawmysql/rawmysql/internal/stmtcache"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -42,7 +43,7 @@ func newConn(pc *protocol.Conn, cfg *Config, budget *stmtBudget) *conn {
 	hs := pc.Handshake()
 	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !hs.IsMariaDB(), timeAsText: hs.IsVitessServer()}
 	if cfg.StmtCacheSize > 0 {
-		c.cache = newStmtCache(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
+		c.cache = stmtcache.New(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
 	}
 	pc.LocalInfile = c.localInfile
 	return c
@@ -60,7 +61,7 @@ func (c *conn) Close() error {
 	}
 	c.bad = true
 	if c.cache != nil {
-		c.cache.clear(true) // the server frees the statements with the session; the pool gets the slots back
+		c.cache.Clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
 	return c.pc.Close()
 }

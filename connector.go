@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/stmtcache"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -44,7 +45,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}}
+	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}}
 }
 
 // Driver returns the rawmysql Driver.

@@ -3,13 +3,12 @@ package rawmysql
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/sanitize"
+	"github.com/rawmysql/rawmysql/internal/stmtcache"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -24,7 +23,7 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 		}
 	}
 	if c.cache != nil {
-		if cs := c.cache.get(query); cs != nil {
+		if cs := c.cache.Get(query); cs != nil {
 			// Warm path: no prepare, so no placeholder scan and no context watch here; execute checks the
 			// argument count against the statement before anything is sent.
 			return "", cs, false, nil
@@ -47,32 +46,32 @@ func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedVa
 // cache is on). owned reports a statement outside the cache, to be closed by its user.
 func (c *conn) prepare(ctx context.Context, query string) (cs *cachedStmt, owned bool, err error) {
 	if c.cache != nil {
-		if cs := c.cache.get(query); cs != nil {
+		if cs := c.cache.Get(query); cs != nil {
 			return cs, false, nil
 		}
 	}
 	st, err := c.pc.Prepare(ctx, query)
 	var se *protocol.ServerError
-	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
+	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.Len() > 0 {
 		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
 		// prepare this one outside the cache.
-		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
-		c.cache.serverFull()
+		c.cache.Clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
+		c.cache.ServerFull()
 		st, err = c.pc.Prepare(ctx, query)
 		if err != nil {
 			return nil, false, err
 		}
-		return &cachedStmt{query: query, st: st}, true, nil
+		return &cachedStmt{Query: query, Stmt: st}, true, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	cs = &cachedStmt{query: query, st: st}
+	cs = &cachedStmt{Query: query, Stmt: st}
 	if c.cache == nil {
 		return cs, true, nil // outside the cache: closed after use
 	}
-	if !c.cache.put(cs) {
-		cs.closeNow = true // the pool's budget is spent
+	if !c.cache.Put(cs) {
+		cs.CloseNow = true // the pool's budget is spent
 		return cs, true, nil
 	}
 	return cs, false, nil
@@ -84,16 +83,16 @@ func (c *conn) prepare(ctx context.Context, query string) (cs *cachedStmt, owned
 // A statement kept outside the cache because the pool's budget is spent is closed at once instead: an idle
 // connection must not hold it on the server beyond the budget until its next command.
 func (c *conn) closeOwnedLater(cs *cachedStmt) {
-	if cs.closeNow && c.pc.State() == protocol.StateIdle {
-		_ = c.pc.CloseStmt(context.Background(), cs.st.ID) // a failed write breaks the connection, and the server frees its statements
+	if cs.CloseNow && c.pc.State() == protocol.StateIdle {
+		_ = c.pc.CloseStmt(context.Background(), cs.Stmt.ID) // a failed write breaks the connection, and the server frees its statements
 		return
 	}
-	c.pc.QueueCloseStmt(cs.st.ID)
+	c.pc.QueueCloseStmt(cs.Stmt.ID)
 }
 
 // checkPlaceholders refuses a wrong argument count before anything is sent.
 func (c *conn) checkPlaceholders(query string, args []driver.NamedValue) error {
-	if n := countPlaceholders(query, c.noBackslashEscapes()); n != len(args) {
+	if n := sanitize.CountPlaceholders(query, c.noBackslashEscapes()); n != len(args) {
 		return &argCountError{want: n, got: len(args)}
 	}
 	return nil
@@ -106,34 +105,31 @@ func (c *conn) noBackslashEscapes() bool {
 // errInterpolateUnsafe makes the caller fall back to a server-side prepared statement.
 var errInterpolateUnsafe = errors.New("rawmysql: client-side interpolation is not safe here")
 
-// interpolate replaces the placeholders of query with escaped literals of args, as go-sql-driver/mysql does
-// with interpolateParams=true. It returns errInterpolateUnsafe for character sets where escaping is unsafe and
-// for statements larger than maxAllowedPacket; the caller then prepares the statement instead.
+// interpolate replaces the placeholders of query with escaped literals of args (internal/sanitize), as
+// go-sql-driver/mysql does with interpolateParams=true. It returns errInterpolateUnsafe for character sets where
+// escaping is unsafe and for statements larger than maxAllowedPacket; the caller then prepares the statement
+// instead.
 func (c *conn) interpolate(query string, args []driver.NamedValue) (string, error) {
 	if c.unsafeCharset() {
 		return "", errInterpolateUnsafe
 	}
-	noBackslash := c.noBackslashEscapes()
-	var pos []int
-	scanPlaceholders(query, noBackslash, func(p int) { pos = append(pos, p) })
-	if len(pos) != len(args) {
-		return "", &argCountError{want: len(pos), got: len(args)}
-	}
-	buf := c.ibuf[:0]
-	last := 0
-	for i, p := range pos {
-		buf = append(buf, query[last:p]...)
-		last = p + 1
+	buf, err := sanitize.Interpolate(c.ibuf[:0], query, c.noBackslashEscapes(), len(args), func(i int) (any, error) {
 		v, err := convertArg(args[i].Value, 0)
-		if err != nil {
-			return "", fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
+		if t, ok := v.(time.Time); ok {
+			v = c.timeArg(t) // the connection's location, truncated (the zero time stays the zero date)
 		}
-		buf, err = c.appendLiteral(buf, v, noBackslash)
-		if err != nil {
-			return "", fmt.Errorf("rawmysql: argument $%d: %w", i+1, err)
-		}
+		return v, err
+	})
+	var ce *sanitize.ArgCountError
+	var ae *sanitize.ArgError
+	switch {
+	case errors.As(err, &ce):
+		return "", &argCountError{want: ce.Want, got: ce.Got}
+	case errors.As(err, &ae):
+		return "", fmt.Errorf("rawmysql: argument $%d: %w", ae.Index+1, ae.Err)
+	case err != nil:
+		return "", err
 	}
-	buf = append(buf, query[last:]...)
 	if len(buf) > c.cfg.MaxAllowedPacket && c.cfg.MaxAllowedPacket > 0 {
 		return "", errInterpolateUnsafe
 	}
@@ -152,49 +148,9 @@ func (c *conn) unsafeCharset() bool {
 	return ok && protocol.IsMultibyteUnsafeCharset(protocol.CollationCharset(id))
 }
 
-func (c *conn) appendLiteral(buf []byte, v any, noBackslash bool) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(buf, "NULL"...), nil
-	case int64:
-		return strconv.AppendInt(buf, x, 10), nil
-	case uint64:
-		return strconv.AppendUint(buf, x, 10), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("%v cannot be stored in MySQL", x)
-		}
-		return strconv.AppendFloat(buf, x, 'g', -1, 64), nil
-	case bool:
-		if x {
-			return append(buf, '1'), nil
-		}
-		return append(buf, '0'), nil
-	case time.Time:
-		if x.IsZero() {
-			return append(buf, "'0000-00-00'"...), nil
-		}
-		t := c.timeArg(x)
-		buf = append(buf, '\'')
-		buf = t.AppendFormat(buf, "2006-01-02 15:04:05")
-		if us := t.Nanosecond() / 1000; us != 0 {
-			buf = append(buf, '.')
-			buf = appendDigits(buf, us, 6)
-		}
-		return append(buf, '\''), nil
-	case json.RawMessage:
-		if x == nil {
-			return append(buf, "NULL"...), nil
-		}
-		return appendQuoted(buf, x, noBackslash), nil
-	case []byte:
-		if x == nil {
-			return append(buf, "NULL"...), nil
-		}
-		buf = append(buf, "_binary"...)
-		return appendQuoted(buf, x, noBackslash), nil
-	case string:
-		return appendQuoted(buf, x, noBackslash), nil
-	}
-	return nil, fmt.Errorf("unsupported type %T", v)
-}
+// The statement cache lives in internal/stmtcache; these names are the root package's for its types.
+type (
+	cachedStmt = stmtcache.Entry  // a prepared statement, cached or owned by its user
+	stmtCache  = stmtcache.Cache  // a connection's LRU of prepared statements
+	stmtBudget = stmtcache.Budget // the pool-wide bound on cached statements (Config.StmtCacheTotal)
+)

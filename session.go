@@ -53,7 +53,7 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	}
 	// The server dropped every prepared statement of the session.
 	if c.cache != nil {
-		c.cache.clear(true)
+		c.cache.Clear(true)
 	}
 	// (COM_STMT_CLOSEs queued before the reset left in the same write as COM_RESET_CONNECTION.)
 	if err := c.setupSession(ctx); err != nil {

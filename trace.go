@@ -182,7 +182,7 @@ func (c *conn) tracedPrepare(ctx context.Context, query string) (driver.Stmt, er
 	start := time.Now()
 	cached := false
 	if c.cache != nil {
-		_, cached = c.cache.m[query]
+		cached = c.cache.Contains(query)
 	}
 	ctx = t.TracePrepareStart(ctx, TracePrepareStartData{SQL: query})
 	st, err := c.prepareContext(ctx, query)
