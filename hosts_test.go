@@ -58,4 +58,3 @@ func TestParseDSNHosts(t *testing.T) {
 	assert.Equal(t, "/tmp/a,b.sock", cfg.Addr)
 	assert.Nil(t, cfg.Addrs)
 }
-
