@@ -190,5 +190,6 @@ func (c *conn) checkSingleTarget() error {
 	if !c.role.checked || targetFits(c.cfg.TargetServer, c.role.readOnly) != fitNo {
 		return nil
 	}
-	return fmt.Errorf("rawmysql: %s: %w", c.cfg.Addr, roleMismatch(c.cfg.TargetServer, c.role.readOnly))
+	msg := strings.TrimPrefix(roleMismatch(c.cfg.TargetServer, c.role.readOnly).Error(), "rawmysql: ")
+	return fmt.Errorf("rawmysql: %s: %s", c.cfg.Addr, msg)
 }
