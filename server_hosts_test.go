@@ -99,6 +99,45 @@ func TestHostsFirstDown(t *testing.T) {
 	assert.Equal(t, 3, r.count("live:3306"))
 }
 
+// TestHostsConnectTimeoutMovesOn: a host that accepts the TCP connection but never greets (a hung server) is
+// left when the DSN's timeout ends, and the next host serves.
+func TestHostsConnectTimeoutMovesOn(t *testing.T) {
+	srv := testserver.Get(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	r := newHostRouter()
+	r.route("hung:3306", l.Addr().String())
+	r.route("live:3306", srv.Addr)
+	c := hostsConnector(t, r, []string{"hung", "live"}, "timeout=500ms")
+	dc, err := c.Connect(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, dc.Close())
+	assert.Equal(t, "live:3306", dc.(*conn).cfg.Addr)
+	assert.Equal(t, 1, r.count("hung:3306"))
+	assert.Equal(t, 1, r.count("live:3306"))
+}
+
 // TestHostsAllInBackoff: when every host is in backoff they are still tried (a host that came back is found).
 func TestHostsAllInBackoff(t *testing.T) {
 	srv := testserver.Get(t)
