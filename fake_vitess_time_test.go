@@ -84,15 +84,3 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 		})
 	}
 }
-
-func TestAppendDateTimeText(t *testing.T) {
-	for want, tm := range map[string]time.Time{
-		"2024-03-01 03:04:05.045":    time.Date(2024, 3, 1, 3, 4, 5, 45000000, time.UTC),
-		"2024-03-01 03:04:05.000001": time.Date(2024, 3, 1, 3, 4, 5, 1000, time.UTC),
-		"2024-03-01 03:04:05.1":      time.Date(2024, 3, 1, 3, 4, 5, 100000999, time.UTC),
-		"0999-12-31 00:00:00":        time.Date(999, 12, 31, 0, 0, 0, 0, time.UTC),
-		"0000-00-00":                 {},
-	} {
-		assert.Equal(t, want, string(appendDateTimeText(nil, tm)))
-	}
-}
