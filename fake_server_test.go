@@ -1,7 +1,6 @@
 package rawmysql
 
 import (
-	"database/sql"
 	"encoding/binary"
 	"sync/atomic"
 	"testing"
@@ -11,37 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakeLogin runs the connection phase of a fake server: handshake, response, OK.
-func fakeLogin(c *protocoltest.Conn) bool {
-	c.SendHandshake(protocoltest.HandshakeOpts{})
-	if c.ExpectHandshakeResponse() == nil {
-		return false
-	}
-	c.WritePacket(protocoltest.OK(0, 0, 2, 0, ""))
-	return c.Err() == nil
-}
-
-func openFake(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
-	dsn := "root@tcp(" + srv.Addr() + ")/?timeout=5s&readTimeout=5s&writeTimeout=5s"
-	if params != "" {
-		dsn += "&" + params
-	}
-	db, err := sql.Open("rawmysql", dsn)
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-var oneIntColumn = []protocoltest.Column{{Name: "v", Type: 0x08, Charset: 63, Flags: 1, Length: 20}}
-
 // A server that answers a query with a LOCAL INFILE request for a file the query never named gets an empty
 // file, the caller gets a clear error, and the connection stays usable.
 func TestFakeServerUnrequestedLocalInfile(t *testing.T) {
 	RegisterLocalFile("/etc/passwd") // even a registered file is refused when the query did not name it
 	defer DeregisterLocalFile("/etc/passwd")
 	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		if !fakeLogin(c) {
+		if !fakeAccept(c) {
 			return
 		}
 		for {
@@ -84,7 +59,7 @@ func TestFakeServerUnrequestedLocalInfile(t *testing.T) {
 func TestFakeServerReprepare(t *testing.T) {
 	var executes, prepares atomic.Int32
 	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		if !fakeLogin(c) {
+		if !fakeAccept(c) {
 			return
 		}
 		nextID := uint32(1)

@@ -17,7 +17,7 @@ func TestReprepareUnderMaxPreparedStmtCount(t *testing.T) {
 	var mu sync.Mutex
 	var log []string
 	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		if !fakeLogin(c) {
+		if !fakeAccept(c) {
 			return
 		}
 		open := map[uint32]bool{}

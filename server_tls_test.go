@@ -47,13 +47,6 @@ func sslCipher(t *testing.T, cfg *Config) (cipher string, err error) {
 	return v, nil
 }
 
-func mustParse(t *testing.T, dsn string) *Config {
-	t.Helper()
-	cfg, err := ParseDSN(dsn)
-	require.NoError(t, err)
-	return cfg
-}
-
 func TestTLSModes(t *testing.T) {
 	srv := testserver.Get(t)
 	requirePrivate(t, srv)

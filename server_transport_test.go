@@ -19,20 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// rawConn runs fn with the driver connection of one pooled connection of db.
-func rawConn(t *testing.T, db *sql.DB, fn func(c *conn)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sc, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer sc.Close()
-	require.NoError(t, sc.Raw(func(dc any) error {
-		fn(dc.(*conn))
-		return nil
-	}))
-}
-
 func TestUnixSocket(t *testing.T) {
 	srv := testserver.Get(t)
 	db, err := sql.Open("rawmysql", srv.SocketDSN(t, ""))
@@ -82,13 +68,6 @@ func TestIPv6(t *testing.T) {
 			})
 		})
 	}
-}
-
-func mustConnector(t *testing.T, cfg *Config) *Connector {
-	t.Helper()
-	c, err := NewConnector(cfg)
-	require.NoError(t, err)
-	return c
 }
 
 // countingDialer dials TCP and counts its calls.
