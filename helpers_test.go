@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -334,3 +336,84 @@ func openFake(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
 
 // oneIntColumn describes a NOT NULL BIGINT column "v" (binary collation).
 var oneIntColumn = []protocoltest.Column{{Name: "v", Type: 0x08, Charset: 63, Flags: 1, Length: 20}}
+
+// assertConfigEqual compares two Configs field by field. Loc is compared by name, TLS by the fields this package
+// sets, the server key by value, Logger by identity, DialFunc and PacketTrace by presence.
+func assertConfigEqual(t testing.TB, want, got *Config) {
+	t.Helper()
+	require.NotNil(t, want)
+	require.NotNil(t, got)
+	w, g := *want, *got
+
+	assert.Equal(t, w.Loc == nil, g.Loc == nil, "Loc presence")
+	if w.Loc != nil && g.Loc != nil {
+		assert.Equal(t, w.Loc.String(), g.Loc.String(), "Loc")
+	}
+	w.Loc, g.Loc = nil, nil
+
+	if assert.Equal(t, w.TLS == nil, g.TLS == nil, "TLS presence") && w.TLS != nil {
+		assert.Equal(t, w.TLS.ServerName, g.TLS.ServerName, "TLS.ServerName")
+		assert.Equal(t, w.TLS.InsecureSkipVerify, g.TLS.InsecureSkipVerify, "TLS.InsecureSkipVerify")
+		assert.Equal(t, w.TLS.MinVersion, g.TLS.MinVersion, "TLS.MinVersion")
+		if assert.Equal(t, w.TLS.RootCAs == nil, g.TLS.RootCAs == nil, "TLS.RootCAs presence") && w.TLS.RootCAs != nil {
+			assert.True(t, w.TLS.RootCAs.Equal(g.TLS.RootCAs), "TLS.RootCAs")
+		}
+		if assert.Len(t, g.TLS.Certificates, len(w.TLS.Certificates), "TLS.Certificates") {
+			for i := range w.TLS.Certificates {
+				assert.Equal(t, w.TLS.Certificates[i].Certificate, g.TLS.Certificates[i].Certificate)
+			}
+		}
+	}
+	w.TLS, g.TLS = nil, nil
+
+	if assert.Equal(t, w.pubKey == nil, g.pubKey == nil, "pubKey presence") && w.pubKey != nil {
+		assert.True(t, w.pubKey.Equal(g.pubKey), "pubKey")
+	}
+	w.pubKey, g.pubKey = nil, nil
+
+	assert.Equal(t, w.DialFunc == nil, g.DialFunc == nil, "DialFunc presence")
+	w.DialFunc, g.DialFunc = nil, nil
+	assert.Same(t, w.Logger, g.Logger, "Logger")
+	w.Logger, g.Logger = nil, nil
+	assert.Equal(t, w.PacketTrace == nil, g.PacketTrace == nil, "PacketTrace presence")
+	w.PacketTrace, g.PacketTrace = nil, nil
+	assert.Equal(t, w.Tracer, g.Tracer, "Tracer")
+	w.Tracer, g.Tracer = nil, nil
+
+	assert.Equal(t, w, g)
+}
+
+// expConfig is NewConfig after normalize of an empty DSN (tcp to 127.0.0.1:3306), changed by mod.
+func expConfig(mod func(c *Config)) *Config {
+	c := NewConfig()
+	c.Net = "tcp"
+	c.Addr = defaultTCPAddr
+	if mod != nil {
+		mod(c)
+	}
+	return c
+}
+
+func mustLoadLocation(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	require.NoError(t, err)
+	return loc
+}
+
+// commandServer is a fake server that accepts logins and hands each command to answer until COM_QUIT or an
+// I/O error.
+func commandServer(t *testing.T, answer func(c *protocoltest.Conn, cmd protocol.Command, arg []byte)) *protocoltest.Server {
+	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
+		if !fakeAccept(c) {
+			return
+		}
+		for {
+			cmd, arg := c.ExpectCommand()
+			if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
+				return
+			}
+			answer(c, protocol.Command(cmd), arg)
+		}
+	})
+}
