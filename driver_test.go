@@ -356,6 +356,7 @@ func TestServerErrors(t *testing.T) {
 }
 
 func TestLargeValue20MiB(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, "")
 	const size = 20 << 20
 	var maxPacket int
@@ -495,6 +496,7 @@ func TestConnectionAttributes(t *testing.T) {
 }
 
 func TestMaxAllowedPacket(t *testing.T) {
+	t.Parallel()
 	// 0 asks the server; a statement larger than the limit is refused before anything is sent, and the
 	// connection stays usable.
 	db := openDB(t, "maxAllowedPacket=0")

@@ -19,6 +19,13 @@ import (
 )
 
 // Helpers for tests against a real server (internal/testserver: one shared server per package; server_*_test.go).
+//
+// Parallel tests: a test calls t.Parallel() only when it shares nothing with the others — no package-level
+// state (the Register* registries under its own names only, extraTestParams, onCancelStart,
+// SetServerErrorType) and no server-wide state of the shared server (SET GLOBAL, global status counters,
+// killing others' connections): the tests on a private server of their own (StartPrivate) and the long tests
+// on tables of their own. Go starts the parallel tests once every sequential test has finished, so a
+// sequential test may still change package-level state and restore it.
 
 // extraTestParams are DSN parameters every openDB adds after its own: those of the environment variable
 // RAWMYSQL_TEST_PARAMS (e.g. "compress=true" to run the whole suite compressed), then those a test suite sets

@@ -14,6 +14,7 @@ import (
 // With the server's local_infile off (MySQL 8.0+'s default), LOAD DATA LOCAL INFILE fails with the server's
 // 3948 (MariaDB: 4166); the error must say what to change, and still be the server's error for errors.As.
 func TestLocalInfileDisabledOnServer(t *testing.T) {
+	t.Parallel()
 	var db *sql.DB
 	probe := openDB(t, "")
 	var on int

@@ -17,6 +17,7 @@ import (
 // queries with stmtCacheTotal=16: the server never holds more than 16 of its statements, and a neighbour that
 // prepares every query (as go-sql-driver does) never meets error 1461.
 func TestStmtCachePoolBudgetOnServer(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a second server")
 	}
@@ -94,6 +95,7 @@ func TestStmtCachePoolBudgetOnServer(t *testing.T) {
 // cached statements back and retries, and the other connections of the pool give theirs back at their next
 // query, so the pool does not keep the server full.
 func TestStmtCachePoolReleasesUnder1461(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a second server")
 	}

@@ -149,6 +149,7 @@ func TestTLSClientCertificateRequireX509(t *testing.T) {
 }
 
 func TestTLSServerWithoutTLS(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a second server")
 	}

@@ -27,6 +27,7 @@ func TestUnixSocket(t *testing.T) {
 }
 
 func TestIPv6(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a second server")
 	}
