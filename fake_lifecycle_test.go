@@ -1,4 +1,4 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql"
 	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
@@ -34,7 +35,7 @@ func malformedRowServer(t *testing.T, after *atomic.Int32) *protocoltest.Server 
 			c.WritePacket([]byte{0xfe, 0, 0, 2, 0, 0, 0})
 			for {
 				cmd, _ := c.ExpectCommand()
-				if c.Err() != nil || cmd == 0x01 {
+				if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
 					return
 				}
 				after.Add(1)
@@ -103,7 +104,7 @@ func TestRejectReadOnlyRetriesOnlyUnexecuted(t *testing.T) {
 	}
 	for _, q := range []string{"CALL write_then_fail()", "INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)"} {
 		_, err := db.Exec(q)
-		var me *MySQLError
+		var me *rawmysql.MySQLError
 		require.ErrorAs(t, err, &me, q)
 		assert.Equal(t, uint16(1290), me.Number)
 		assert.Equal(t, int32(1), count(q), "%q ran %d times", q, count(q))
@@ -137,7 +138,7 @@ func TestConnectEndedByCallerContext(t *testing.T) {
 	var cancelDial context.CancelFunc
 	var dialled net.Conn
 	var closed atomic.Bool
-	cfg := NewConfig()
+	cfg := rawmysql.NewConfig()
 	cfg.Addr = srv.Addr()
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		cancelDial()
@@ -146,7 +147,7 @@ func TestConnectEndedByCallerContext(t *testing.T) {
 		dialled = &closeRecorder{Conn: c1, closed: &closed}
 		return dialled, nil
 	}
-	connector, err := NewConnector(cfg)
+	connector, err := rawmysql.NewConnector(cfg)
 	require.NoError(t, err)
 	db2 := sql.OpenDB(connector)
 	defer db2.Close()
@@ -157,4 +158,15 @@ func TestConnectEndedByCallerContext(t *testing.T) {
 	assert.True(t, err == context.Canceled, "got %v", err)
 	require.NotNil(t, dialled)
 	assert.True(t, closed.Load(), "the dialled connection is closed")
+}
+
+// closeRecorder records that Close was called.
+type closeRecorder struct {
+	net.Conn
+	closed *atomic.Bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.closed.Store(true)
+	return c.Conn.Close()
 }

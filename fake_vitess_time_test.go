@@ -1,4 +1,4 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"encoding/binary"
@@ -49,12 +49,12 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 					if c.Err() != nil {
 						return
 					}
-					switch cmd {
-					case 0x16: // COM_STMT_PREPARE: 0 columns, 1 param
+					switch protocol.Command(cmd) {
+					case protocol.ComStmtPrepare: // 0 columns, 1 param
 						ok := binary.LittleEndian.AppendUint32([]byte{0}, 1)
 						c.WritePacket(append(ok, 0, 0, 1, 0, 0, 0, 0))
 						c.WritePacket(protocoltest.ColumnDef(protocoltest.Column{Name: "?", Type: 0xfd, Charset: 63}))
-					case 0x17: // id(4) flags(1) iterations(4) NULL bitmap(1) new-params-bound(1) type(2) value
+					case protocol.ComStmtExecute: // id(4) flags(1) iterations(4) NULL bitmap(1) new-params-bound(1) type(2) value
 						mu.Lock()
 						types = append(types, arg[11])
 						v := arg[13:]
@@ -64,8 +64,8 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 						}
 						mu.Unlock()
 						c.WritePacket(protocoltest.OK(1, 0, 2, 0, ""))
-					case 0x19:
-					case 0x01:
+					case protocol.ComStmtClose:
+					case protocol.ComQuit:
 						return
 					}
 				}

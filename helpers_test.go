@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
-	"github.com/rawmysql/rawmysql/protocol"
-	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -278,71 +276,7 @@ func mustParse(t *testing.T, dsn string) *Config {
 	return cfg
 }
 
-// Helpers for tests against the scripted fake server (protocoltest, fake_*_test.go): what a real server will
-// not do on demand.
-
-// fakeAccept plays a successful connection phase: handshake, response, OK (autocommit on).
-func fakeAccept(c *protocoltest.Conn) bool {
-	c.SendHandshake(protocoltest.HandshakeOpts{})
-	if c.ExpectHandshakeResponse() == nil {
-		return false
-	}
-	c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-	return c.Err() == nil
-}
-
-// stallingServer starts a fake server whose script may block on done; done is closed before the server shuts
-// down (cleanups run last-registered first), so stalled scripts end.
-func stallingServer(t *testing.T, script func(c *protocoltest.Conn, done <-chan struct{})) *protocoltest.Server {
-	done := make(chan struct{})
-	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) { script(c, done) })
-	t.Cleanup(func() { close(done) })
-	return srv
-}
-
-// fakeDB opens a pool on a fake server with DSN parameters.
-func fakeDB(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
-	t.Helper()
-	dsn := fmt.Sprintf("root@tcp(%s)/", srv.Addr())
-	if params != "" {
-		dsn += "?" + params
-	}
-	db, err := sql.Open("rawmysql", dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// answerSelect2 answers COM_QUERY "SELECT 2" with one row holding "2", "DO 1" and COM_PING with OK, and COM_QUIT; false when the
-// connection ended or the command is something else.
-func answerSelect2(c *protocoltest.Conn) bool {
-	cmd, arg := c.ExpectCommand()
-	switch {
-	case c.Err() != nil:
-		return false
-	case cmd == 0x03 && string(arg) == "SELECT 2":
-		c.SendResultSet([]protocoltest.Column{{Name: "2", Type: 8, Charset: 63}}, [][][]byte{{[]byte("2")}}, true)
-	case cmd == 0x0e, cmd == 0x03 && string(arg) == "DO 1":
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-	case cmd == 0x01:
-		return false
-	default:
-		c.Errorf("unexpected command 0x%02x %q", cmd, arg)
-		return false
-	}
-	return c.Err() == nil
-}
-
-// openFake is fakeDB with 5-second timeouts and one connection at most.
-func openFake(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
-	t.Helper()
-	db := fakeDB(t, srv, joinParams("timeout=5s&readTimeout=5s&writeTimeout=5s", params))
-	db.SetMaxOpenConns(1)
-	return db
-}
-
-// oneIntColumn describes a NOT NULL BIGINT column "v" (binary collation).
-var oneIntColumn = []protocoltest.Column{{Name: "v", Type: 0x08, Charset: 63, Flags: 1, Length: 20}}
+// Helpers for the Config and DSN tests.
 
 // assertConfigEqual compares two Configs field by field. Loc is compared by name, TLS by the fields this package
 // sets, the server key by value, Logger by identity, DialFunc and PacketTrace by presence.
@@ -406,21 +340,4 @@ func mustLoadLocation(t testing.TB, name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	require.NoError(t, err)
 	return loc
-}
-
-// commandServer is a fake server that accepts logins and hands each command to answer until COM_QUIT or an
-// I/O error.
-func commandServer(t *testing.T, answer func(c *protocoltest.Conn, cmd protocol.Command, arg []byte)) *protocoltest.Server {
-	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
-		if !fakeAccept(c) {
-			return
-		}
-		for {
-			cmd, arg := c.ExpectCommand()
-			if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
-				return
-			}
-			answer(c, protocol.Command(cmd), arg)
-		}
-	})
 }
