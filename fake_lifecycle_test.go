@@ -21,28 +21,18 @@ import (
 // decode (a length prefix beyond the packet), then serves every later command properly. It counts the
 // commands the first connection receives after the malformed reply.
 func malformedRowServer(t *testing.T, after *atomic.Int32) *protocoltest.Server {
-	var first atomic.Bool
-	first.Store(true)
-	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
-		if !fakeAccept(c) {
-			return
-		}
-		if first.Swap(false) {
-			c.ExpectCommand()
-			c.WritePacket(protocoltest.LenEncInt(1))
-			c.WritePacket(protocoltest.ColumnDef(protocoltest.Column{Name: "v", Type: 253, Charset: 45}))
-			c.WritePacket([]byte{0xfc, 0xff, 0x7f, 'x'}) // says 32767 bytes follow; 1 does
-			c.WritePacket([]byte{0xfe, 0, 0, 2, 0, 0, 0})
-			for {
-				cmd, _ := c.ExpectCommand()
-				if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
-					return
-				}
-				after.Add(1)
-				c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+	return hostileServer(t, func(c *protocoltest.Conn, _ <-chan struct{}) {
+		c.WritePacket(protocoltest.LenEncInt(1))
+		c.WritePacket(protocoltest.ColumnDef(protocoltest.Column{Name: "v", Type: 253, Charset: 45}))
+		c.WritePacket([]byte{0xfc, 0xff, 0x7f, 'x'}) // says 32767 bytes follow; 1 does
+		c.WritePacket([]byte{0xfe, 0, 0, 2, 0, 0, 0})
+		for {
+			cmd, _ := c.ExpectCommand()
+			if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
+				return
 			}
-		}
-		for answerSelect2(c) {
+			after.Add(1)
+			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
 		}
 	})
 }

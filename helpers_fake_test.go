@@ -3,6 +3,7 @@ package rawmysql_test
 import (
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rawmysql/rawmysql/protocol"
@@ -99,3 +100,22 @@ func openFake(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
 // oneIntColumn describes a NOT NULL BIGINT column "v" (binary collation).
 var oneIntColumn = []protocoltest.Column{{Name: "v", Type: byte(protocol.TypeLongLong), Charset: protocol.BinaryCollationID,
 	Flags: uint16(protocol.FlagNotNull), Length: 20}}
+
+// hostileServer answers the first connection's first command with reply and serves later connections
+// properly (answerSelect2), so a test can check that the pool recovers.
+func hostileServer(t *testing.T, reply func(c *protocoltest.Conn, done <-chan struct{})) *protocoltest.Server {
+	var first atomic.Bool
+	first.Store(true)
+	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
+		if !fakeAccept(c) {
+			return
+		}
+		if first.Swap(false) {
+			c.ExpectCommand()
+			reply(c, done)
+			return
+		}
+		for answerSelect2(c) {
+		}
+	})
+}
