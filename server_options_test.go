@@ -17,30 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestConfigApplyOptions(t *testing.T) {
-	cfg := NewConfig()
-	require.NoError(t, cfg.Apply(TimeTruncate(time.Second), EnableCompression(true), Charset("latin1", "latin1_bin")))
-	assert.Equal(t, time.Second, cfg.TimeTruncate)
-	assert.True(t, cfg.Compress)
-	assert.Equal(t, "latin1", cfg.Charset)
-	assert.Equal(t, "latin1_bin", cfg.Collation)
-	require.NoError(t, cfg.Apply(EnableCompression(false), Charset("utf8mb4", "")))
-	assert.False(t, cfg.Compress)
-	assert.Equal(t, "utf8mb4", cfg.Charset)
-	assert.Empty(t, cfg.Collation)
-
-	// The first failing option stops Apply.
-	boom := errors.New("boom")
-	ran := false
-	err := cfg.Apply(func(*Config) error { return boom }, func(*Config) error { ran = true; return nil })
-	require.ErrorIs(t, err, boom)
-	assert.False(t, ran)
-
-	// The hook is kept by Clone (a Connector's private copy).
-	require.NoError(t, cfg.Apply(BeforeConnect(func(context.Context, *Config) error { return boom })))
-	assert.NotNil(t, cfg.Clone().beforeConnect)
-}
-
 // Charset(charset, collation) is applied after connecting.
 func TestCharsetOptionApplied(t *testing.T) {
 	srv := testserver.Get(t)
