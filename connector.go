@@ -25,6 +25,8 @@ type Connector struct {
 	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
 	stmtBudget *stmtBudget
 	side       *sidePool // idle KILL side connections (cancel.go)
+	// ownWatermark is the GTID watermark of this Connector's connections when Config.GTIDWatermark is nil.
+	ownWatermark *GTIDWatermark
 }
 
 // Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
@@ -44,7 +46,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}}
+	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}, ownWatermark: NewGTIDWatermark()}
 }
 
 // Driver returns the rawmysql Driver.
@@ -89,6 +91,10 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 		return nil, driverErr(c.connectErr(caller, ctx, "handshake", err))
 	}
 	mc := newConn(pc, cfg, c.stmtBudget)
+	if err := mc.setupGTID(c); err != nil {
+		pc.Close()
+		return nil, err
+	}
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
 		if se := serverError(err); se != nil && se.Number == protocol.ErMustChangePassword {
@@ -115,7 +121,7 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	}
 	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget and
 	// the idle KILL side connections (closed by DB.Close through this Connector).
-	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side}, nil
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, ownWatermark: c.ownWatermark}, nil
 }
 
 // connectErr names the address in an error of the connection phase. When the caller's context ended it, that
@@ -274,7 +280,7 @@ func (c *conn) setupSession(ctx context.Context) error {
 			return lastErr
 		}
 	}
-	if len(cfg.Params) > 0 {
+	if extra := c.gtidSessionVar(); len(cfg.Params) > 0 || extra != "" {
 		keys := make([]string, 0, len(cfg.Params))
 		for k := range cfg.Params {
 			keys = append(keys, k)
@@ -289,6 +295,12 @@ func (c *conn) setupSession(ctx context.Context) error {
 			b.WriteString(k)
 			b.WriteByte('=')
 			b.WriteString(cfg.Params[k])
+		}
+		if extra != "" {
+			if len(keys) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(extra)
 		}
 		if _, err := c.exec(ctx, b.String()); err != nil {
 			return err

@@ -94,6 +94,12 @@ type Config struct {
 	ResetSession             bool // send COM_RESET_CONNECTION when a connection is reused from the pool
 	KillQueryOnCancel        bool // on context cancel, KILL QUERY through a side connection (default true)
 
+	// Read-your-writes across replicas (see gtid.go and GTIDWatermark):
+	TrackGTID         bool           // report each commit's GTID and advance the GTID watermark (DSN trackGTID)
+	CausalReads       bool           // reads first wait until the server applied the watermark (DSN causalReads)
+	CausalWaitTimeout time.Duration  // bound of that wait when the context allows more (default 10 s)
+	GTIDWatermark     *GTIDWatermark // watermark shared between pools (DSN gtidWatermark=name); nil: the Connector's own
+
 	// pubKey is the key registered under ServerPubKey, looked up by normalize (nil when ServerPubKey is empty).
 	pubKey *rsa.PublicKey
 	// beforeConnect runs before each new connection on a copy of the Config (the BeforeConnect option).
@@ -193,6 +199,9 @@ func (c *Config) Clone() *Config {
 //	tls              true, false, skip-verify, preferred, or a name registered with RegisterTLSConfig
 //	tls-ca, tls-cert, tls-key  PEM files: CA bundle to verify the server; client certificate and its key.
 //	                 Without a tls parameter they imply tls=true.
+//	trackGTID, causalReads  booleans: report each commit's GTID; wait before reads for the GTIDs written (gtid.go)
+//	causalWaitTimeout  duration bounding a causal wait (default 10s)
+//	gtidWatermark    name of a process-wide GTIDWatermark shared by the pools whose DSNs name it
 //
 // Any other parameter is a session system variable set after connecting (Config.Params), sent as written in
 // "SET name=value" as go-sql-driver does: a name that is no variable (golang-migrate's x-migrations-table, for

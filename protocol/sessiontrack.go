@@ -245,3 +245,11 @@ func (c *Conn) LastGTID() string { return c.sess.gtid }
 // GTIDCount returns how many GTIDs the server has reported for this session (see LastGTID): a command that
 // changed it committed a transaction.
 func (c *Conn) GTIDCount() uint64 { return c.sess.count }
+
+// GTID returns the GTID the packet's session state reports (see GTIDFromSessionState), "" when none.
+func (p *OKPacket) GTID() string {
+	if p.SessionState == "" {
+		return ""
+	}
+	return string(GTIDFromSessionState(stringBytes(p.SessionState)))
+}
