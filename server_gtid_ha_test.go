@@ -265,3 +265,47 @@ func TestCausalWaitsMariaDB(t *testing.T) {
 	require.NoError(t, onPrimary.QueryRow("SELECT COUNT(*) FROM gtid_waits").Scan(&n))
 	assert.Equal(t, 4, n)
 }
+
+var mysqlGTIDPattern = regexp.MustCompile(`^[0-9a-f-]{36}:\d+$`)
+
+// The same on Oracle MySQL 9.7 replicas (containers of rawmysql-test/mysql-9.7 with gtid_mode=ON): OWN_GTID
+// tracking, WAIT_FOR_EXECUTED_GTID_SET, 1,000 pairs against SOURCE_DELAY=1.
+func TestCausalReadsMySQL(t *testing.T) {
+	r := testserver.StartMySQLReplication(t, testserver.ReplicationOptions{Replicas: 1, Delays: []time.Duration{time.Second},
+		ExtraArgs: []string{"--max-connections=600"}})
+	primary, replica := r.Primary, r.Replicas[0]
+	p := openGTIDPools(t, primary, replica, "")
+	const table = "gtid_pairs"
+	ctx := context.Background()
+	conn, err := p.primary.Conn(ctx)
+	require.NoError(t, err)
+	var gtid string
+	require.NoError(t, conn.Raw(func(dc any) error {
+		res, err := dc.(driver.ExecerContext).ExecContext(ctx, "CREATE TABLE "+table+" (id BIGINT PRIMARY KEY) ENGINE=InnoDB", nil)
+		if err != nil {
+			return err
+		}
+		gtid = res.(GTIDResult).LastGTID()
+		return nil
+	}))
+	require.NoError(t, conn.Close())
+	assert.Regexp(t, mysqlGTIDPattern, gtid)
+	require.NoError(t, replica.WaitCaughtUp(primary, time.Minute))
+
+	const pairs, workers = 1000, 100
+	began := time.Now()
+	missed := writeThenRead(t, p.primary, p.causal, table, 1, pairs, workers)
+	t.Logf("causal: %d pairs on %d goroutines in %v, %d reads missed, %d waits sent", pairs, workers,
+		time.Since(began).Round(time.Millisecond), missed, p.waits.Load())
+	assert.Zero(t, missed, "reads with causalReads=true missed their own writes")
+	assert.Positive(t, p.waits.Load())
+
+	began = time.Now()
+	missed = writeThenRead(t, p.primary, p.plain, table, 1+pairs, pairs, workers)
+	t.Logf("without causal reads: %d pairs in %v, %d reads missed", pairs, time.Since(began).Round(time.Millisecond), missed)
+	assert.Positive(t, missed, "no read missed without causal reads: the replica's delay is not visible, so the test proves nothing")
+
+	pos, err := primary.GTIDBinlogPos()
+	require.NoError(t, err)
+	assert.Equal(t, pos, p.w.Position(), "the watermark holds every transaction of the primary")
+}
