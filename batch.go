@@ -226,17 +226,16 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 		// Bulk: this item and the following ones with the same text and argument kinds.
 		if bulk && i+1 < len(items) && items[i+1].query == it.query && len(items[i+1].args) == len(it.args) {
 			rows := [][]protocol.Param{params}
-			j := i + 1
-			for ; j < len(items) && items[j].query == it.query && len(items[j].args) == len(it.args); j++ {
+			kinds := make([]protocol.ParamKind, len(params))
+			mergeKinds(kinds, params)
+			size := paramsSize(params)
+			for j := i + 1; j < len(items) && items[j].query == it.query && len(items[j].args) == len(it.args) && size < maxBulkPayload; j++ {
 				pr, ok := c.bulkParams(items[j].args)
-				if !ok {
+				if !ok || !mergeKinds(kinds, pr) {
 					break
 				}
 				rows = append(rows, pr)
-				if !protocol.BulkKindsMatch(rows) {
-					rows = rows[:len(rows)-1]
-					break
-				}
+				size += paramsSize(pr)
 			}
 			if len(rows) > 1 {
 				owners := make([]int, len(rows))
@@ -398,4 +397,33 @@ func batchResultOf(r driver.Result, err error) BatchResult {
 	br.RowsAffected, _ = r.RowsAffected()
 	br.LastInsertId, _ = r.LastInsertId()
 	return br
+}
+
+// maxBulkPayload bounds the arguments of one COM_STMT_BULK_EXECUTE (a run longer than this is split into
+// several, pipelined): well below any server's max_allowed_packet.
+const maxBulkPayload = 1 << 20
+
+// mergeKinds adds row's parameter kinds to kinds (one kind of non-NULL value per column); false, with kinds
+// unchanged, when row does not fit.
+func mergeKinds(kinds []protocol.ParamKind, row []protocol.Param) bool {
+	for i := range row {
+		if k := row[i].Kind; k != protocol.ParamNull && kinds[i] != protocol.ParamNull && kinds[i] != k {
+			return false
+		}
+	}
+	for i := range row {
+		if kinds[i] == protocol.ParamNull {
+			kinds[i] = row[i].Kind
+		}
+	}
+	return true
+}
+
+// paramsSize estimates the bytes of a row of arguments in a bulk execution.
+func paramsSize(row []protocol.Param) int {
+	n := 0
+	for i := range row {
+		n += 10 + len(row[i].S) + len(row[i].B)
+	}
+	return n
 }

@@ -534,36 +534,6 @@ func AppendBulkExecute(dst []byte, id uint32, rows [][]Param) []byte {
 	return dst
 }
 
-// BulkKindsMatch reports whether rows can go in one COM_STMT_BULK_EXECUTE: the same number of parameters in
-// each row, and in each column one kind of non-NULL value (long data is not allowed).
-func BulkKindsMatch(rows [][]Param) bool {
-	if len(rows) == 0 {
-		return false
-	}
-	n := len(rows[0])
-	kinds := make([]ParamKind, n)
-	for _, r := range rows {
-		if len(r) != n {
-			return false
-		}
-		for i := range r {
-			k := r[i].Kind
-			if k == ParamLongData {
-				return false
-			}
-			if k == ParamNull {
-				continue
-			}
-			if kinds[i] == ParamNull {
-				kinds[i] = k
-			} else if kinds[i] != k {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func appendParamType(dst []byte, k ParamKind) []byte {
 	switch k {
 	case ParamInt:
