@@ -83,6 +83,7 @@ func CopyFromChan(ch <-chan []any) RowSource {
 // database must be opened with the rawmysql driver.
 type CopyTarget interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
@@ -130,9 +131,9 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	if table == "" {
 		return 0, errors.New("rawmysql: CopyFrom: no table given")
 	}
-	var charset string
+	var charset, version string
 	var maxPacket int64
-	if err := db.QueryRowContext(ctx, "SELECT @@character_set_client, @@max_allowed_packet").Scan(&charset, &maxPacket); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT @@character_set_client, @@max_allowed_packet, VERSION()").Scan(&charset, &maxPacket, &version); err != nil {
 		return 0, fmt.Errorf("rawmysql: CopyFrom: reading the session's character set: %w", err)
 	}
 	target := quoteTable(table) + " (" + quoteIdents(columns) + ")"
@@ -143,9 +144,20 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	name := "rawmysql-copyfrom-" + strconv.FormatUint(copySeq.Add(1), 10)
 	copySources.Store(name, cs)
 	defer copySources.Delete(name)
-	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + quoteTable(table) + " CHARACTER SET " + charset +
+	fields, set, fileCharset := quoteIdents(columns), "", charset
+	if !strings.Contains(version, "MariaDB") {
+		// MySQL refuses bytes that are not valid in the file's character set (error 1300), also for binary
+		// columns: the file is binary, and text columns get their values through CONVERT to the connection's
+		// character set, as the server converts a statement's strings.
+		var err error
+		if fields, set, err = convertTextColumns(ctx, db, table, columns, charset); err != nil {
+			return 0, err
+		}
+		fileCharset = "binary"
+	}
+	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + quoteTable(table) + " CHARACTER SET " + fileCharset +
 		" FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C' LINES TERMINATED BY X'0A' STARTING BY '' (" +
-		quoteIdents(columns) + ")"
+		fields + ")" + set
 	res, err := db.ExecContext(ctx, q)
 	cs.mu.Lock()
 	started, rowErr, sent := cs.started, cs.err, cs.rows
@@ -168,6 +180,40 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 		return n, fmt.Errorf("rawmysql: CopyFrom: the server stored %d of the %d rows sent (LOAD DATA LOCAL skips rows with a duplicate key, see SHOW WARNINGS)", n, sent)
 	}
 	return n, nil
+}
+
+// convertTextColumns returns the column list and SET clause of a LOAD DATA with a binary file: text columns
+// (CHAR, VARCHAR, TEXT, ENUM, SET, JSON) are read into user variables and stored converted to charset.
+func convertTextColumns(ctx context.Context, db CopyTarget, table string, columns []string, charset string) (string, string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT "+quoteIdents(columns)+" FROM "+quoteTable(table)+" LIMIT 0")
+	if err != nil {
+		return "", "", fmt.Errorf("rawmysql: CopyFrom: %w", err)
+	}
+	types, err := rows.ColumnTypes()
+	rows.Close()
+	if err != nil {
+		return "", "", fmt.Errorf("rawmysql: CopyFrom: %w", err)
+	}
+	var fields, set strings.Builder
+	for i, c := range columns {
+		if i > 0 {
+			fields.WriteByte(',')
+		}
+		switch types[i].DatabaseTypeName() {
+		case "CHAR", "VARCHAR", "TEXT", "ENUM", "SET", "JSON":
+			v := "@rawmysql_c" + strconv.Itoa(i)
+			fields.WriteString(v)
+			if set.Len() == 0 {
+				set.WriteString(" SET ")
+			} else {
+				set.WriteByte(',')
+			}
+			set.WriteString(quoteIdent(c) + " = CONVERT(" + v + " USING " + charset + ")")
+		default:
+			fields.WriteString(quoteIdent(c))
+		}
+	}
+	return fields.String(), set.String(), nil
 }
 
 // validCharsetName reports a name made only of letters, digits and '_' (safe to put in the statement).

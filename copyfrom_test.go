@@ -43,7 +43,7 @@ func copyRows() [][]any {
 			time.Date(2038, 1, 19, 3, 14, 7, 999000000, time.UTC), "-838:59:59.000000", 2155, []byte{0xff}, "b"},
 		{2, int64(math.MaxInt64), uint64(0), &f32, -2.2250738585072014e-308, "-0.5", false,
 			"\\N", "", []byte{}, []byte("\\N"), "", json.RawMessage(`"s"`),
-			time.Date(2001, 2, 3, 4, 5, 6, 0, berlin), time.Time{}, nil, "00:00:00.5", 1901, []byte{0}, "a"},
+			time.Date(2001, 2, 3, 4, 5, 6, 0, berlin), time.Date(2000, 2, 29, 0, 0, 0, 0, berlin), nil, "00:00:00.5", 1901, []byte{0}, "a"},
 		{3, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil},
 		{4, nilPtr, int32(5), 0.0, 1e-300, "0", int8(1), "NULL", "N", []byte("\t\n\r\\"), []byte(nil), "\\", json.RawMessage(nil),
 			time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
