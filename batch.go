@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 
+	"github.com/rawmysql/rawmysql/internal/sanitize"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -209,13 +210,13 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 		if pp := p.preps[it.query]; pp != nil {
 			cs = pp.cs
 		} else if c.cache != nil {
-			cs = c.cache.get(it.query)
+			cs = c.cache.Get(it.query)
 		}
-		if cs != nil && cs.st != nil && len(params) != len(cs.st.Params) {
-			res[i].Err = &argCountError{want: len(cs.st.Params), got: len(params)}
+		if cs != nil && cs.Stmt != nil && len(params) != len(cs.Stmt.Params) {
+			res[i].Err = &argCountError{want: len(cs.Stmt.Params), got: len(params)}
 			continue
 		}
-		if long || cs != nil && c.stickyParams && !cs.fits(params) {
+		if long || cs != nil && c.stickyParams && !cs.Fits(params) {
 			// Not pipelined: long data goes ahead of its execution, and a statement whose parameter types the
 			// server fixed differently is prepared again. Run what is planned, then this one on its own.
 			p.run(ctx, res)
@@ -244,7 +245,7 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 				}
 				cmd := protocol.PipeCmd{Kind: protocol.PipeBulk, Rows: rows}
 				if !p.bind(&cmd, it.query, cs, params) {
-					res[i].Err = &argCountError{want: countPlaceholders(it.query, c.noBackslashEscapes()), got: len(params)}
+					res[i].Err = &argCountError{want: sanitize.CountPlaceholders(it.query, c.noBackslashEscapes()), got: len(params)}
 					continue
 				}
 				p.addMany(cmd, owners)
@@ -254,7 +255,7 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 		}
 		cmd := protocol.PipeCmd{Kind: protocol.PipeExecute, Params: params}
 		if !p.bind(&cmd, it.query, cs, params) {
-			res[i].Err = &argCountError{want: countPlaceholders(it.query, c.noBackslashEscapes()), got: len(params)}
+			res[i].Err = &argCountError{want: sanitize.CountPlaceholders(it.query, c.noBackslashEscapes()), got: len(params)}
 			continue
 		}
 		p.add(cmd, i)
@@ -292,19 +293,19 @@ func (c *conn) bulkParams(args []any) ([]protocol.Param, bool) {
 // for the first use). false: the argument count does not match the placeholders.
 func (p *batchPlan) bind(cmd *protocol.PipeCmd, query string, cs *cachedStmt, params []protocol.Param) bool {
 	c := p.c
-	if cs != nil && cs.st != nil {
-		cmd.Stmt = cs.st
+	if cs != nil && cs.Stmt != nil {
+		cmd.Stmt = cs.Stmt
 		if c.stickyParams {
-			cs.bind(params)
+			cs.Bind(params)
 		}
 		return true
 	}
 	pp := p.preps[query]
 	if pp == nil {
-		if countPlaceholders(query, c.noBackslashEscapes()) != len(params) {
+		if sanitize.CountPlaceholders(query, c.noBackslashEscapes()) != len(params) {
 			return false
 		}
-		pp = &pendingPrep{cmd: len(p.cmds), cs: &cachedStmt{query: query}}
+		pp = &pendingPrep{cmd: len(p.cmds), cs: &cachedStmt{Query: query}}
 		p.preps[query] = pp
 		p.cmds = append(p.cmds, protocol.PipeCmd{Kind: protocol.PipePrepare, Text: query})
 		p.owners = append(p.owners, nil)
@@ -312,7 +313,7 @@ func (p *batchPlan) bind(cmd *protocol.PipeCmd, query string, cs *cachedStmt, pa
 		p.queries = false
 	}
 	if c.stickyParams {
-		pp.cs.bind(params)
+		pp.cs.Bind(params)
 	}
 	cmd.From = pp.cmd
 	// MariaDB 10.2+ executes "the statement prepared last" (id -1) without waiting for the prepare's reply;
@@ -376,8 +377,8 @@ func (p *batchPlan) settle(query string, r *protocol.PipeResult) {
 		return
 	}
 	cs := pp.cs
-	cs.st = r.Stmt
-	if c.cache == nil || !c.cache.put(cs) {
+	cs.Stmt = r.Stmt
+	if c.cache == nil || !c.cache.Put(cs) {
 		c.pc.QueueCloseStmt(r.Stmt.ID)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/sanitize"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -396,12 +397,12 @@ func (c *conn) appendLoadDataField(buf []byte, v any) ([]byte, error) {
 		}
 	}
 	// Integers, floats and bools: the digits of an interpolated literal (no quoting involved).
-	return c.appendLiteral(buf, v, false)
+	return sanitize.AppendValue(buf, v, false)
 }
 
 // appendLoadDataEscaped appends s escaped for LOAD DATA with ESCAPED BY '\', FIELDS TERMINATED BY '\t' and
 // LINES TERMINATED BY '\n' and no enclosing character. This is not the SQL string-literal escaping of
-// appendQuoted: in a data file a tab or a newline ends the field or the line, quotes mean nothing, and the
+// sanitize.AppendQuoted: in a data file a tab or a newline ends the field or the line, quotes mean nothing, and the
 // server reads "\N" as NULL. The server turns \0 \b \n \r \t \Z back into NUL, backspace, newline, carriage
 // return, tab and ^Z, and a backslash followed by any other byte into that byte.
 func appendLoadDataEscaped[T ~string | ~[]byte](buf []byte, s T) []byte {
