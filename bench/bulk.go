@@ -29,6 +29,9 @@ import (
 
 const bulkTable = "bench_bulk"
 
+// bulkFilter, when set, keeps only the contenders whose name contains it (and the baseline).
+var bulkFilter string
+
 // bulkRow returns row i: BIGINT, INT, VARCHAR(64), DOUBLE, DATETIME(6), VARBINARY(32).
 func bulkRow(i int, dst []any) []any {
 	return append(dst[:0], int64(i), int32(i%100000), "name-"+strconv.Itoa(i)+"-abcdefghij", float64(i)*1.25,
@@ -327,6 +330,9 @@ func runBulk(w io.Writer, dsn string, rows []int, latencies []time.Duration, rou
 		for _, n := range rows {
 			var figs []bulkFigure
 			for _, c := range bulkContenders() {
+				if bulkFilter != "" && !strings.Contains(c.name, bulkFilter) && c.name != "single-row INSERTs in a tx" {
+					continue
+				}
 				r := rounds
 				if c.name == "single-row INSERTs in a tx" && lat > 0 {
 					r = 1 // 100,000 round trips of latency each
@@ -439,7 +445,8 @@ func printBulk(w io.Writer, lat time.Duration, n int, figs []bulkFigure) {
 }
 
 // bulkMain parses the -bulk flags, finds a server and runs the comparison; it returns the exit code.
-func bulkMain(dsn, rowList, latList string, rounds int) int {
+func bulkMain(dsn, rowList, latList string, rounds int, filter string) int {
+	bulkFilter = filter
 	var rows []int
 	for _, s := range strings.Split(rowList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -43,7 +43,7 @@ func main() {
 	flag.Parse()
 
 	if *bulk {
-		os.Exit(bulkMain(*dsn, *bulkRows, *bulkLat, *bulkRounds))
+		os.Exit(bulkMain(*dsn, *bulkRows, *bulkLat, *bulkRounds, *run))
 	}
 
 	if *storm {
