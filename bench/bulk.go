@@ -388,7 +388,7 @@ func bulkOnce(db *sql.DB, c bulkContender, n int) (time.Duration, uint64, error)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(2 * time.Millisecond)
+		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
