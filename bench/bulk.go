@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,9 @@ import (
 )
 
 const bulkTable = "bench_bulk"
+
+// lastAlloc is the bytes allocated per row by the last bulkOnce (the whole process: client and proxy).
+var lastAlloc float64
 
 // bulkFilter, when set, keeps only the contenders whose name contains it (and the baseline).
 var bulkFilter string
@@ -295,7 +299,8 @@ type bulkFigure struct {
 	name, driver string
 	rows         int
 	dur          time.Duration
-	heap         uint64 // peak heap growth during the run
+	heap         uint64  // peak live-heap growth during the run
+	alloc        float64 // bytes allocated per row (median round's)
 	err          error
 }
 
@@ -339,6 +344,7 @@ func runBulk(w io.Writer, dsn string, rows []int, latencies []time.Duration, rou
 				}
 				var durs []time.Duration
 				var heap uint64
+				var allocs []float64
 				var ferr error
 				for i := 0; i < r; i++ {
 					dur, h, err := bulkOnce(dbs[c.driver], c, n)
@@ -347,12 +353,15 @@ func runBulk(w io.Writer, dsn string, rows []int, latencies []time.Duration, rou
 						break
 					}
 					durs = append(durs, dur)
+					allocs = append(allocs, lastAlloc)
 					heap = max(heap, h)
 				}
 				f := bulkFigure{name: c.name, driver: c.driver, rows: n, heap: heap, err: ferr}
 				if len(durs) > 0 {
 					sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 					f.dur = durs[len(durs)/2]
+					sort.Float64s(allocs)
+					f.alloc = allocs[len(allocs)/2]
 				}
 				fmt.Fprintf(w, "# %v latency, %d rows, %s %s: %v %v\n", lat, n, c.driver, c.name, f.dur, ferr)
 				figs = append(figs, f)
@@ -379,26 +388,31 @@ func bulkOnce(db *sql.DB, c bulkContender, n int) (time.Duration, uint64, error)
 		return 0, 0, err
 	}
 	runtime.GC()
+	// Live heap (as of the last GC, no stop-the-world to read it) sampled during the run: what the run keeps
+	// reachable, not the garbage between collections.
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	base := sample[0].Value.Uint64()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
+	allocBase := ms.TotalAlloc
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(20 * time.Millisecond)
+		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				var m runtime.MemStats
-				runtime.ReadMemStats(&m)
-				if m.HeapAlloc > base && m.HeapAlloc-base > peak.Load() {
-					peak.Store(m.HeapAlloc - base)
+				metrics.Read(s)
+				if v := s[0].Value.Uint64(); v > base && v-base > peak.Load() {
+					peak.Store(v - base)
 				}
 			}
 		}
@@ -408,6 +422,8 @@ func bulkOnce(db *sql.DB, c bulkContender, n int) (time.Duration, uint64, error)
 	dur := time.Since(start)
 	close(stop)
 	wg.Wait()
+	runtime.ReadMemStats(&ms)
+	lastAlloc = float64(ms.TotalAlloc-allocBase) / float64(n)
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s: %w", c.name, err)
 	}
@@ -426,9 +442,9 @@ func printBulk(w io.Writer, lat time.Duration, n int, figs []bulkFigure) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d rows x 6 columns, added round-trip latency %v\n", n, lat)
-	fmt.Fprintf(w, "| %-9s | %-28s | %10s | %10s | %8s | %10s |\n", "driver", "method", "time", "rows/s", "vs base", "peak heap")
-	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 11), strings.Repeat("-", 30), strings.Repeat("-", 12),
-		strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 12))
+	fmt.Fprintf(w, "| %-9s | %-28s | %10s | %10s | %8s | %10s | %9s |\n", "driver", "method", "time", "rows/s", "vs base", "live heap", "B/row")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 11), strings.Repeat("-", 30), strings.Repeat("-", 12),
+		strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 12), strings.Repeat("-", 11))
 	for _, f := range figs {
 		if f.err != nil {
 			fmt.Fprintf(w, "| %-9s | %-28s | error: %v |\n", f.driver, f.name, f.err)
@@ -438,8 +454,8 @@ func printBulk(w io.Writer, lat time.Duration, n int, figs []bulkFigure) {
 		if base > 0 {
 			ratio = fmt.Sprintf("%.1fx", float64(base)/float64(f.dur))
 		}
-		fmt.Fprintf(w, "| %-9s | %-28s | %10s | %10.0f | %8s | %8.1f MB |\n", f.driver, f.name, f.dur.Round(time.Millisecond),
-			float64(n)/f.dur.Seconds(), ratio, float64(f.heap)/(1<<20))
+		fmt.Fprintf(w, "| %-9s | %-28s | %10s | %10.0f | %8s | %7.1f MB | %9.0f |\n", f.driver, f.name, f.dur.Round(time.Millisecond),
+			float64(n)/f.dur.Seconds(), ratio, float64(f.heap)/(1<<20), f.alloc)
 	}
 	fmt.Fprintln(w)
 }
