@@ -132,6 +132,9 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	if table == "" {
 		return 0, errors.New("rawmysql: CopyFrom: no table given")
 	}
+	if src == nil {
+		return 0, errors.New("rawmysql: CopyFrom: no RowSource given")
+	}
 	var charset, version string
 	var maxPacket int64
 	if err := db.QueryRowContext(ctx, "SELECT @@character_set_client, @@max_allowed_packet, VERSION()").Scan(&charset, &maxPacket, &version); err != nil {

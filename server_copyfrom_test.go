@@ -316,3 +316,30 @@ func TestCopyFromEscapingOnServer(t *testing.T) {
 	}
 	require.NoError(t, rs.Err())
 }
+
+// Cancelling the context while the rows stream ends CopyFrom with the context's error; the statement is
+// aborted (nothing stored) and the pool keeps working.
+func TestCopyFromCancelMidStream(t *testing.T) {
+	db := openDB(t, "")
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB")
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	i := 0
+	_, err := CopyFrom(ctx, db, tbl, []string{"id", "v"}, CopyFromFunc(func() ([]any, error) {
+		i++
+		if i == 50000 {
+			cancel()
+		}
+		if i > 200000 {
+			return nil, nil
+		}
+		return []any{i, strings.Repeat("c", 50)}, nil
+	}))
+	require.ErrorIs(t, err, context.Canceled)
+	var n int
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl).Scan(&n))
+	assert.Zero(t, n)
+}

@@ -18,7 +18,7 @@ import (
 // caller's goroutine reads the replies. With protocol compression or a packet tracer (whose state is not
 // shared across goroutines) the commands go out in windows of at most pipeWindow bytes instead, each window's
 // replies read before the next is written: a window fits in the server's socket buffer, so the server can
-// always take it whole.
+// always take it whole. Under compression a window is one command (no pipelining).
 
 // PipeKind is the command of a PipeCmd.
 type PipeKind uint8
@@ -234,7 +234,12 @@ func (p *pipe) writeAll(window *int) error {
 		p.encoded = i + 1
 		p.cond.Broadcast()
 		p.mu.Unlock()
-		if len(p.out) >= pipeWindow {
+		// Under compression each command goes out and is answered on its own: the compressed sequence
+		// restarts with every command, so commands cannot share a compressed packet.
+		if len(p.out) >= pipeWindow || window != nil && c.f.comp != nil {
+			if c.f.comp != nil {
+				c.f.comp.seq = 0
+			}
 			if err := p.flush(); err != nil {
 				return err
 			}
