@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 
 	"github.com/rawmysql/rawmysql/internal/sanitize"
 	"github.com/rawmysql/rawmysql/protocol"
@@ -225,7 +226,8 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 			continue
 		}
 		// Bulk: this item and the following ones with the same text and argument kinds.
-		if bulk && i+1 < len(items) && items[i+1].query == it.query && len(items[i+1].args) == len(it.args) {
+		if bulk && i+1 < len(items) && items[i+1].query == it.query && len(items[i+1].args) == len(it.args) &&
+			bulkable(it.query) && (cs == nil || cs.Stmt == nil || len(cs.Stmt.Columns) == 0) {
 			rows := [][]protocol.Param{params}
 			kinds := make([]protocol.ParamKind, len(params))
 			mergeKinds(kinds, params)
@@ -427,4 +429,18 @@ func paramsSize(row []protocol.Param) int {
 		n += 10 + len(row[i].S) + len(row[i].B)
 	}
 	return n
+}
+
+// bulkable reports a statement MariaDB runs in COM_STMT_BULK_EXECUTE: INSERT, REPLACE, UPDATE or DELETE (a
+// statement returning rows is refused with 1295; INSERT ... RETURNING is caught by its prepared columns).
+func bulkable(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	return len(q) >= 7 && strings.EqualFold(q[:7], "REPLACE")
 }

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/rawmysql/rawmysql/internal/testserver"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,3 +200,37 @@ func TestSendBatchBulk(t *testing.T) {
 }
 
 func serverIsMariaDB(t *testing.T, db *sql.DB) bool { return !serverIsMySQL(t, db) }
+
+// With a packet tracer the commands go out in windows (the tracer is not called from two goroutines); every
+// command and reply is traced, and the results are those of the pipelined path.
+func TestSendBatchTracedWindows(t *testing.T) {
+	cfg, err := ParseDSN(testserver.Get(t).DSN(""))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	out, in := 0, 0
+	cfg.PacketTrace = func(dir byte, seq uint8, payload []byte) {
+		mu.Lock()
+		if dir == '>' {
+			out++
+		} else {
+			in++
+		}
+		mu.Unlock()
+	}
+	connector, err := NewConnector(cfg)
+	require.NoError(t, err)
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	b := &Batch{}
+	for i := 0; i < 3000; i++ {
+		b.Queue("SELECT ?", strings.Repeat("x", i%100))
+	}
+	mu.Lock()
+	out0 := out
+	mu.Unlock()
+	res := SendBatch(context.Background(), db, b)
+	require.NoError(t, res.Err())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.GreaterOrEqual(t, out-out0, 3000)
+}
