@@ -81,14 +81,18 @@ type batchRun struct {
 // in order, so the batch costs about one round trip instead of one per statement. Statements with arguments
 // go through the connection's prepared-statement cache (COM_STMT_EXECUTE; a statement not prepared yet is
 // prepared in the same pipeline, on MariaDB without waiting for the prepare's reply), or are interpolated
-// with interpolateParams=true. On MariaDB, outside a transaction, consecutive statements with the same text
-// and arguments of the same types are sent as one COM_STMT_BULK_EXECUTE (see BatchResult.Combined,
-// Batch.DisableBulk).
+// with interpolateParams=true. On MariaDB, outside a transaction, consecutive INSERT, REPLACE, UPDATE or
+// DELETE statements with the same text and arguments of the same types are sent as one
+// COM_STMT_BULK_EXECUTE (see BatchResult.Combined, Batch.DisableBulk): one statement for the server, so a
+// failing row fails the whole run (rolled back on a transactional table) and each of its results carries the
+// error.
 //
 // The server runs the statements one after the other, in order, as if each had been executed on its own: a
 // statement that fails does not stop the ones after it (they were already sent), its error is its result's
 // Err. Inside a transaction this is exactly the sequential execution of the statements in that transaction
-// (no bulk execution there). An error that breaks the connection (I/O, a malformed reply, the context)
+// (no bulk execution there) — including the case where a statement's error ends the transaction on the
+// server (a deadlock, 1213, rolls it back): the statements after it, already sent, then run outside it, in
+// autocommit mode, as they would if the caller went on after that error. An error that breaks the connection (I/O, a malformed reply, the context)
 // closes it and becomes the Err of every statement whose reply was not read: those may or may not have run.
 // LOAD DATA LOCAL INFILE cannot be batched.
 func SendBatch(ctx context.Context, conn BatchTarget, b *Batch) BatchResults {
