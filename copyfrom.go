@@ -393,7 +393,12 @@ func (c *conn) appendLoadDataField(buf []byte, v any) ([]byte, error) {
 		}
 		return appendLoadDataEscaped(buf, x), nil
 	case time.Time:
-		return appendDateTimeText(buf, c.timeArg(x)), nil
+		switch b := c.timeBind(x).(type) {
+		case string: // a time truncated to year 1: that date, not the zero date
+			return appendLoadDataEscaped(buf, b), nil
+		case time.Time:
+			return appendDateTimeText(buf, b), nil
+		}
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return buf, fmt.Errorf("%v cannot be stored in MySQL", x)

@@ -1,4 +1,4 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql"
 	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
@@ -17,8 +18,8 @@ import (
 // Pipelining error paths that a real server does not show on demand, played by a scripted fake server.
 
 // batchOfQueries is a batch of n text statements of about size bytes each.
-func batchOfQueries(n, size int) *Batch {
-	b := &Batch{}
+func batchOfQueries(n, size int) *rawmysql.Batch {
+	b := &rawmysql.Batch{}
 	for i := 0; i < n; i++ {
 		b.Queue("DO '" + strings.Repeat("x", size) + "'")
 	}
@@ -40,7 +41,7 @@ func TestSendBatchServerStopsReading(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	res := SendBatch(ctx, db, batchOfQueries(5000, 1000)) // 5 MB: more than the socket buffers take
+	res := rawmysql.SendBatch(ctx, db, batchOfQueries(5000, 1000)) // 5 MB: more than the socket buffers take
 	require.Len(t, res, 5000)
 	for i := range res {
 		require.ErrorIs(t, res[i].Err, context.DeadlineExceeded, "statement %d", i)
@@ -89,7 +90,7 @@ func TestSendBatchGarbageReply(t *testing.T) {
 			conn, err := db.Conn(context.Background())
 			require.NoError(t, err)
 			defer conn.Close()
-			res := SendBatch(context.Background(), conn, batchOfQueries(20, 10))
+			res := rawmysql.SendBatch(context.Background(), conn, batchOfQueries(20, 10))
 			for i := 0; i < 3; i++ {
 				require.NoError(t, res[i].Err)
 				assert.Equal(t, int64(i+1), res[i].RowsAffected)
@@ -120,7 +121,7 @@ func TestSendBatchBrokenInTransaction(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	tx, err := db.Begin()
 	require.NoError(t, err)
-	res := SendBatch(context.Background(), tx, batchOfQueries(3, 1))
+	res := rawmysql.SendBatch(context.Background(), tx, batchOfQueries(3, 1))
 	require.Error(t, res.Err())
 	require.Error(t, tx.Commit())
 }
