@@ -27,6 +27,9 @@ func checkNamedValue(nv *driver.NamedValue) error {
 	if nv.Name != "" {
 		return fmt.Errorf("rawmysql: named parameters are not supported (argument @%s); use ? placeholders", nv.Name)
 	}
+	if isBatchRun(nv.Value) { // SendBatch's batch, for ExecContext (batch.go)
+		return nil
+	}
 	v, err := convertArg(nv.Value, 0)
 	if err != nil {
 		return fmt.Errorf("rawmysql: argument $%d: %w", nv.Ordinal, err)

@@ -146,6 +146,9 @@ func (c *conn) queryRow(ctx context.Context, query string) ([]string, error) {
 // ExecContext runs a statement. With arguments it uses the connection's cached prepared statement for the
 // query (one round trip once prepared), or client-side interpolation with interpolateParams=true.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if br := batchFromArgs(query, args); br != nil { // SendBatch (batch.go)
+		return c.runBatch(ctx, br)
+	}
 	if c.tr.exec != nil {
 		return c.tracedExec(ctx, query, args, false, func(ctx context.Context) (driver.Result, error) {
 			return c.execContext(ctx, query, args)

@@ -55,6 +55,9 @@ func (c *conn) localInfile(name string) (io.ReadCloser, error) {
 		return nil, errInfileNotInQuery
 	}
 	if rest, ok := strings.CutPrefix(name, "Reader::"); ok {
+		if rc, ok := c.copyReaderFor(rest); ok { // a running CopyFrom (copyfrom.go)
+			return rc, nil
+		}
 		infileMu.RLock()
 		h := readerRegister[rest]
 		infileMu.RUnlock()

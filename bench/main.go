@@ -36,7 +36,15 @@ func main() {
 	stormPool := flag.Int("storm-pool", 10, "cancel storm: pool size (SetMaxOpenConns)")
 	stormTime := flag.Duration("storm-time", 10*time.Second, "cancel storm: duration of one driver's run")
 	stormRounds := flag.Int("storm-rounds", 2, "cancel storm: runs per driver, alternating")
+	bulk := flag.Bool("bulk", false, "run the bulk-write comparison (see bulk.go) instead of the workloads")
+	bulkRows := flag.String("bulk-rows", "100000", "bulk: comma-separated row counts")
+	bulkLat := flag.String("bulk-latency", "0,1ms", "bulk: comma-separated added round-trip latencies")
+	bulkRounds := flag.Int("bulk-rounds", 3, "bulk: rounds per contender (median)")
 	flag.Parse()
+
+	if *bulk {
+		os.Exit(bulkMain(*dsn, *bulkRows, *bulkLat, *bulkRounds, *run))
+	}
 
 	if *storm {
 		srv, err := findServer(*dsn)
