@@ -47,7 +47,11 @@ func (m *memConn) Write(p []byte) (int, error) {
 			m.out = appendPacket(m.out, 2, protocoltest.OK(0, 0, 2, 0, ""))
 		case len(payload) > 0 && payload[0] == 0x19: // COM_STMT_CLOSE: no reply
 		case len(payload) > 0 && payload[0] == 0x03 && m.answer[string(payload[1:])] != nil:
-			m.out = append(m.out, m.answer[string(payload[1:])]...)
+			if ans := m.answer[string(payload[1:])]; len(m.out) == 0 {
+				m.out = ans // served in place: Read only reads it
+			} else {
+				m.out = append(m.out, ans...)
+			}
 		case len(payload) > 0 && payload[0] == 0x03 && strings.HasPrefix(string(payload[1:]), "SELECT "):
 			// Session queries ("SELECT CONNECTION_ID(), @@server_uuid, ..."): one row of "1"s.
 			n := strings.Count(string(payload), ",") + 1
