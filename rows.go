@@ -18,7 +18,7 @@ type rows struct {
 	res   *protocol.Result
 	names []string
 	vals  [][]byte // a text row split by DecodeTextRow, to name what is wrong with a row nextText refused
-	kinds []uint8 // text conversion of each column (textKindOf), decided once per result set
+	kinds []uint8  // text conversion of each column (textKindOf), decided once per result set
 	bvals []protocol.BinaryValue
 	bbuf  []byte // formatted binary dates/times of the current row
 	done  bool
