@@ -182,3 +182,26 @@ func BenchmarkMemScan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMemConnect opens connections to a server in memory (handshake, login, session setup): what a new
+// connection allocates on the client.
+func BenchmarkMemConnect(b *testing.B) {
+	cfg := NewConfig()
+	cfg.Addr = "mem"
+	cfg.TLSConfig = "false"
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return &memConn{out: appendPacket(nil, 0, protocoltest.HandshakePacket(protocoltest.HandshakeOpts{}))}, nil
+	}
+	connector, err := NewConnector(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := connector.Connect(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
