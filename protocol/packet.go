@@ -14,7 +14,7 @@ import (
 // shorter (possibly empty) one. See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html.
 
 const (
-	initialReadBufSize = 4 << 10   // a new connection's read buffer: its handshake and small replies fit
+	initialReadBufSize = 1 << 10   // a new connection's read buffer: its handshake and small replies fit
 	defaultReadBufSize = 16 << 10  // the read buffer once a read filled it (a stream of rows), and what it shrinks back to
 	initialWriteBufCap = 512       // a new connection's write buffer (grown by append as commands need)
 	defaultWriteBufCap = 4 << 10   // commands up to this size leave in one write with the queued ones
