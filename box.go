@@ -45,14 +45,24 @@ func makeIface(typ, p unsafe.Pointer) (v driver.Value) {
 }
 
 // boxer hands out boxed values from chunks. The zero value is ready to use; it belongs to one connection.
+//
+// Each chunk is used from its start, its next free slot given by an index: handing out a slot writes no
+// pointer into the boxer (re-slicing the chunk would store a new slice pointer each time, a write barrier
+// per value while the garbage collector runs).
 type boxer struct {
-	ints   []int64
-	uints  []uint64
-	floats []float64
-	f32s   []float32
-	slices [][]byte
-	times  []time.Time
+	ints   chunk[int64]
+	uints  chunk[uint64]
+	floats chunk[float64]
+	f32s   chunk[float32]
+	slices chunk[[]byte]
+	times  chunk[time.Time]
 	big    bool // a value of the current bytes chunk aliases a large buffer
+}
+
+// chunk is a block of slots; s[next:] are unused.
+type chunk[T any] struct {
+	s    []T
+	next int
 }
 
 // bigValue is the size from which a boxed []byte makes the bytes chunk be dropped when the result ends, so
@@ -62,19 +72,21 @@ const bigValue = 64 << 10
 // release is called when a result set ends.
 func (b *boxer) release() {
 	if b.big {
-		b.slices, b.big = nil, false
+		b.slices, b.big = chunk[[]byte]{}, false
 	}
 }
 
-// slot stores v in the next unused slot of *chunk (a new chunk of n slots when it is used up) and returns the
+// slot stores v in the next unused slot of c (a new chunk of n slots when it is used up) and returns the
 // slot's address. A slot is handed out once and never written again.
-func slot[T any](chunk *[]T, n int, v T) unsafe.Pointer {
-	if len(*chunk) == 0 {
-		*chunk = make([]T, n)
+func slot[T any](c *chunk[T], n int, v T) unsafe.Pointer {
+	i := c.next
+	if i >= len(c.s) {
+		c.s = make([]T, n)
+		i = 0
 	}
-	p := &(*chunk)[0]
+	p := &c.s[i]
 	*p = v
-	*chunk = (*chunk)[1:]
+	c.next = i + 1
 	return unsafe.Pointer(p)
 }
 

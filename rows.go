@@ -3,6 +3,7 @@ package rawmysql
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"io"
 
 	"github.com/rawmysql/rawmysql/protocol"
@@ -16,8 +17,8 @@ type rows struct {
 	ctx   context.Context
 	res   *protocol.Result
 	names []string
-	vals  [][]byte
-	kinds []uint8 // text conversion of each column (textKindOf), decided once per result set
+	vals  [][]byte // a text row split by DecodeTextRow, to name what is wrong with a row nextText refused
+	kinds []uint8  // text conversion of each column (textKindOf), decided once per result set
 	bvals []protocol.BinaryValue
 	bbuf  []byte // formatted binary dates/times of the current row
 	done  bool
@@ -156,26 +157,56 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		return nil
 	}
-	if err := protocol.DecodeTextRow(p, r.vals); err != nil {
+	if err := r.nextText(p, dest); err != nil {
 		return r.abort(err)
 	}
-	kinds := r.kinds[:len(r.vals)]
-	for i, v := range r.vals {
-		if v == nil {
+	return nil
+}
+
+// nextText splits a text-protocol row and converts each value as it is split, in one pass: the values go
+// straight from the row payload to dest, with the conversion chosen once per result set (r.kinds).
+func (r *rows) nextText(p []byte, dest []driver.Value) error {
+	kinds := r.kinds
+	dest = dest[:len(kinds)]
+	bx := &r.c.box
+	pos := 0
+	for i, k := range kinds {
+		v, next, ok := protocol.TextValue(p, pos)
+		if !ok {
+			return r.textRowError(p)
+		}
+		pos = next
+		switch {
+		case v == nil:
 			dest[i] = nil
-			continue
+		case k == textBytes:
+			dest[i] = bx.bytes(v)
+		case k == textInt:
+			n, ok := parseInt(v)
+			if !ok {
+				return badValue(&r.res.Columns[i], v)
+			}
+			dest[i] = bx.int64(n)
+		default:
+			dv, err := r.c.textValue(&r.res.Columns[i], k, v, bx)
+			if err != nil {
+				return err
+			}
+			dest[i] = dv
 		}
-		if kinds[i] == textBytes {
-			dest[i] = r.c.box.bytes(v)
-			continue
-		}
-		dv, err := r.c.textValue(&cols[i], kinds[i], v, &r.c.box)
-		if err != nil {
-			return r.abort(err)
-		}
-		dest[i] = dv
+	}
+	if pos != len(p) {
+		return r.textRowError(p)
 	}
 	return nil
+}
+
+// textRowError returns the error naming what is wrong with a text row that nextText could not split.
+func (r *rows) textRowError(p []byte) error {
+	if err := protocol.DecodeTextRow(p, r.vals); err != nil {
+		return err
+	}
+	return errors.New("rawmysql: malformed text row")
 }
 
 // abort reports a row the driver cannot decode: the data does not match its own column definitions, so the

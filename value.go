@@ -170,6 +170,22 @@ func parseUint(b []byte) (uint64, bool) {
 }
 
 func parseInt(b []byte) (int64, bool) {
+	if len(b) > 0 && len(b) <= 18 && b[0] != '-' {
+		// Up to 18 digits cannot overflow an int64: no check per digit.
+		var n int64
+		for _, c := range b {
+			d := c - '0'
+			if d > 9 {
+				return 0, false
+			}
+			n = n*10 + int64(d)
+		}
+		return n, true
+	}
+	return parseIntSlow(b)
+}
+
+func parseIntSlow(b []byte) (int64, bool) {
 	neg := false
 	if len(b) > 0 && b[0] == '-' {
 		neg = true

@@ -68,8 +68,14 @@ func BenchmarkDrivers(b *testing.B) {
 						b.Fatal(err)
 					}
 					b.ResetTimer()
+					cpu := processCPU()
 					if err := c.run(b.N); err != nil {
 						b.Fatal(err)
+					}
+					if cpu > 0 {
+						// The process's CPU time (the client, and the replay server when it answers):
+						// less disturbed than ns/op by other load on the machine.
+						b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 					}
 					if g.w.rowsPer > 0 {
 						b.ReportMetric(float64(g.w.rowsPer)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")

@@ -81,27 +81,53 @@ func DecodeTextRow(payload []byte, dst [][]byte) error {
 		if pos >= len(payload) {
 			return protoErr("TextResultsetRow", "row has %d values, expected %d", i, len(dst))
 		}
-		if payload[pos] == 0xfb {
-			dst[i] = nil
-			pos++
-			continue
-		}
-		n, _, m := ReadLenEncInt(payload[pos:])
-		if m == 0 {
+		v, next, ok := TextValue(payload, pos)
+		if !ok {
+			if n, _, m := ReadLenEncInt(payload[pos:]); m > 0 {
+				return protoErr("TextResultsetRow", "value %d: length %d exceeds the %d bytes left", i, n, len(payload)-pos-m)
+			}
 			return protoErr("TextResultsetRow", "value %d: truncated or invalid length", i)
 		}
-		pos += m
-		if n > uint64(len(payload)-pos) {
-			return protoErr("TextResultsetRow", "value %d: length %d exceeds the %d bytes left", i, n, len(payload)-pos)
-		}
-		end := pos + int(n)
-		dst[i] = payload[pos:end:end]
-		pos = end
+		dst[i] = v
+		pos = next
 	}
 	if pos != len(payload) {
 		return protoErr("TextResultsetRow", "%d trailing bytes after %d values", len(payload)-pos, len(dst))
 	}
 	return nil
+}
+
+// TextValue returns the value of a text-protocol row that starts at payload[pos] and the position after it:
+// a capped sub-slice of payload, nil for SQL NULL (0xFB). ok is false when no value starts there (pos at or
+// past the end), its length is invalid or truncated, or it runs past the end of payload. Walking a row with
+// TextValue accepts exactly what DecodeTextRow accepts; it lets a caller convert each value as it is split,
+// in one pass. The common case (a value shorter than 251 bytes) is inlined.
+func TextValue(payload []byte, pos int) (v []byte, next int, ok bool) {
+	if uint(pos) < uint(len(payload)) {
+		if end := pos + 1 + int(payload[pos]); payload[pos] < 0xfb && end <= len(payload) {
+			return payload[pos+1 : end : end], end, true
+		}
+	}
+	return textValueSlow(payload, pos)
+}
+
+func textValueSlow(payload []byte, pos int) (v []byte, next int, ok bool) {
+	if pos < 0 || pos >= len(payload) {
+		return nil, pos, false
+	}
+	if payload[pos] == 0xfb {
+		return nil, pos + 1, true
+	}
+	n, _, m := ReadLenEncInt(payload[pos:])
+	if m == 0 {
+		return nil, pos, false
+	}
+	pos += m
+	if n > uint64(len(payload)-pos) {
+		return nil, pos - m, false
+	}
+	end := pos + int(n)
+	return payload[pos:end:end], end, true
 }
 
 // AppendTextRow encodes a text-protocol row; nil values become NULL (used by tests and fake servers).

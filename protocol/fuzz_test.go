@@ -156,8 +156,25 @@ func FuzzTextRow(f *testing.F) {
 	f.Add([]byte{}, uint8(0))
 	f.Fuzz(func(t *testing.T, b []byte, n uint8) {
 		vals := make([][]byte, int(n%32))
-		if DecodeTextRow(b, vals) != nil {
+		// Walking the row with TextValue accepts exactly what DecodeTextRow accepts, with the same values.
+		walked, pos, walkOK := make([][]byte, 0, len(vals)), 0, true
+		for range vals {
+			v, next, ok := TextValue(b, pos)
+			if !ok {
+				walkOK = false
+				break
+			}
+			walked, pos = append(walked, v), next
+		}
+		walkOK = walkOK && pos == len(b)
+		if err := DecodeTextRow(b, vals); err != nil {
+			if walkOK {
+				t.Fatalf("TextValue accepts a row DecodeTextRow refuses: %v", err)
+			}
 			return
+		}
+		if !walkOK || !reflect.DeepEqual(vals, walked) {
+			t.Fatalf("TextValue walk (ok %v) gives %q, DecodeTextRow %q", walkOK, walked, vals)
 		}
 		for i, v := range vals {
 			if cap(v) != len(v) {

@@ -14,8 +14,10 @@ import (
 // shorter (possibly empty) one. See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html.
 
 const (
-	defaultReadBufSize = 16 << 10 // initial and "shrink back to" size of the read buffer
-	defaultWriteBufCap = 4 << 10
+	initialReadBufSize = 1 << 10   // a new connection's read buffer: its handshake and small replies fit
+	defaultReadBufSize = 16 << 10  // the read buffer once a read filled it (a stream of rows), and what it shrinks back to
+	initialWriteBufCap = 512       // a new connection's write buffer (grown by append as commands need)
+	defaultWriteBufCap = 4 << 10   // commands up to this size leave in one write with the queued ones
 	maxIdleBufSize     = 256 << 10 // buffers larger than this are dropped when the connection goes idle
 )
 
@@ -32,6 +34,7 @@ type framer struct {
 
 	buf  []byte // read buffer; unread bytes are buf[r:w]
 	r, w int
+	full bool // the last read filled buf: more data is probably waiting, grow buf to defaultReadBufSize
 
 	large []byte // joins split payloads
 
@@ -139,8 +142,17 @@ func (f *framer) fill(n int) error {
 		return nil
 	}
 	if f.buf == nil {
-		f.buf = make([]byte, defaultReadBufSize)
+		f.buf = make([]byte, initialReadBufSize)
 	}
+	if f.full && len(f.buf) < defaultReadBufSize {
+		// A read filled the small buffer: a stream (rows) is coming, read it in larger pieces. The unread
+		// bytes move to the front of the new buffer.
+		nb := make([]byte, defaultReadBufSize)
+		f.w = copy(nb, f.buf[f.r:f.w])
+		f.r = 0
+		f.buf = nb
+	}
+	f.full = false
 	// Compact: move unread bytes to the front.
 	if f.r > 0 {
 		copy(f.buf, f.buf[f.r:f.w])
@@ -161,6 +173,7 @@ func (f *framer) fill(n int) error {
 		}
 		m, err := f.rd.Read(f.buf[f.w:])
 		f.w += m
+		f.full = f.w == len(f.buf)
 		f.bytesIn += int64(m)
 		if err != nil {
 			if f.w >= n {
@@ -246,7 +259,7 @@ func (f *framer) resetSeq() {
 // pass it to writePacket.
 func (f *framer) startPacket() []byte {
 	if f.wbuf == nil {
-		f.wbuf = make([]byte, 4, defaultWriteBufCap)
+		f.wbuf = make([]byte, 4, initialWriteBufCap)
 	}
 	return f.wbuf[:4]
 }

@@ -151,10 +151,18 @@ func (r *Result) readColumns(p []byte) error {
 		return r.endColumns()
 	}
 	cols := r.cols[:0]
+	if cap(cols) < count {
+		// One allocation of the announced size, not a series of doublings; beyond 256 columns append grows
+		// it as definitions actually arrive (a lying count costs nothing).
+		cols = make([]Column, 0, min(count, 256))
+	}
 	// Until every definition is read, the cache is invalid (cols overwrites r.cols in place).
 	prevRaw, prevEnds := r.rawCols, r.rawEnds
 	r.rawEnds = nil
 	r.rawNext, r.endNext = r.rawNext[:0], r.endNext[:0]
+	if cap(r.endNext) < count {
+		r.endNext = make([]int, 0, min(count, 256))
+	}
 	for i := 0; i < count; i++ {
 		p, err := c.f.readPacket()
 		if err != nil {
