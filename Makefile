@@ -26,19 +26,23 @@ DEMO_SQL ?= SELECT VERSION() AS server_version; \
 	UPDATE products SET stock = stock - 1 WHERE name = 'Webcam'; \
 	SELECT name, price, stock FROM products WHERE stock < 50 ORDER BY price
 
-# How long each fuzz target runs under `make fuzz`, and extra flags for it (e.g. FUZZFLAGS='-parallel 1').
+# How long each fuzz target runs under `make fuzz` (and under `make fuzz-smoke`, the short pass CI runs), and
+# extra flags for it (e.g. FUZZFLAGS='-parallel 1').
 FUZZTIME ?= 10s
+FUZZ_SMOKE_TIME ?= 4s
 FUZZFLAGS ?=
 
 GO ?= go
-GOBIN_DIR := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
-STATICCHECK := $(GOBIN_DIR)/staticcheck
+# Tools pinned by version, installed on first use into .tools/ (gitignored) so that every machine lints alike.
+TOOLS_DIR := $(CURDIR)/.tools
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 .DEFAULT_GOAL := test
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test deps fuzz lint bench testenv images test-server test-matrix compat-servers
+.PHONY: run test deps fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -107,31 +111,51 @@ deps:
 			"(install mariadb-server, or run make as root to install it)"; \
 	fi
 
-## fuzz: run every Fuzz target of the root module for $(FUZZTIME) each
+## fuzz: run every Fuzz target of every module for $(FUZZTIME) each (targets found by `func Fuzz` in *_test.go)
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-		names=$$($(GO) test -list '^Fuzz' "$$pkg") || exit 1; \
-		for name in $$(printf '%s\n' "$$names" | grep '^Fuzz' || true); do \
-			echo "== $$pkg $$name"; \
-			$(GO) test -timeout $(TEST_TIMEOUT) -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$pkg"; \
+	@set -e; n=0; \
+	for file in $$(grep -rlE --include='*_test.go' --exclude-dir=.tools --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*\(' . | sort); do \
+		dir=$$(dirname "$$file"); \
+		for name in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$file"); do \
+			echo "== $$dir $$name ($(FUZZTIME))"; \
+			(cd "$$dir" && GOWORK=off $(GO) test -timeout $(TEST_TIMEOUT) -run '^$$' -fuzz "^$$name\$$" \
+				-fuzztime $(FUZZTIME) $(FUZZFLAGS) .); \
+			n=$$((n + 1)); \
 		done; \
-	done
+	done; \
+	echo "fuzz: $$n targets passed ($(FUZZTIME) each)"
 
-## lint: go vet and staticcheck on every module, and the rule that protocol/ never imports database/sql
-lint:
-	@[ -x "$(STATICCHECK)" ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+## fuzz-smoke: every Fuzz target for $(FUZZ_SMOKE_TIME) each (CI's short pass; a few minutes in all)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME)
+
+## lint: go vet and staticcheck ($(STATICCHECK_VERSION)) on every module, gofmt, and the rule that protocol/
+## never imports database/sql (nor the root package)
+lint: $(STATICCHECK)
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
 			echo "== $$m: go vet && staticcheck"; \
 			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off "$(STATICCHECK)" ./...); \
 		fi; \
 	done
-	@deps=$$($(GO) list -deps ./protocol) || exit 1; \
-	if printf '%s\n' "$$deps" | grep -q '^database/sql'; then \
-		echo "lint: package protocol must not import database/sql:"; \
-		printf '%s\n' "$$deps" | grep '^database/sql'; \
+	@echo "== gofmt -l"; \
+	unformatted=$$(find . \( -path ./.tools -o -path ./.git \) -prune -o -name '*.go' -print | xargs gofmt -l); \
+	if [ -n "$$unformatted" ]; then \
+		echo "lint: not gofmt-ed (run gofmt -w):"; printf '%s\n' "$$unformatted"; exit 1; \
+	fi
+	@echo "== protocol imports"; \
+	deps=$$(GOWORK=off $(GO) list -deps ./protocol/...) || exit 1; \
+	bad=$$(printf '%s\n' "$$deps" | grep -E '^(database/sql|github\.com/rawmysql/rawmysql$$)' || true); \
+	if [ -n "$$bad" ]; then \
+		echo "lint: package protocol must not import database/sql or the root package:"; \
+		printf '%s\n' "$$bad"; \
 		exit 1; \
 	fi
+
+$(STATICCHECK):
+	@echo "== installing staticcheck $(STATICCHECK_VERSION) into $(dir $(STATICCHECK))"
+	@mkdir -p "$(dir $(STATICCHECK))"
+	GOWORK=off GOBIN="$(dir $(STATICCHECK))" $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 ## bench: run the comparison benchmark program in bench/
 bench:

@@ -682,7 +682,8 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 	}
 	c.f.interruptAt.Store(time.Now().Add(delay).UnixNano())
 	c.f.interrupted.Store(true)
-	killed, err := c.drain(ph, res)
+	// A reply that ends here, even with a server error, finished by itself: no kill was sent, none to clear.
+	_, err := c.drain(ph, res)
 	closed := c.State() == StateClosed // discarded meanwhile (e.g. a transaction whose statement was cancelled)
 	if err != nil && (closed || isInterrupt(err) && c.phase != phaseNone && !c.f.joining) {
 		// Still running (or unknown after a close): kill it, then wait for its reply unless closed.
@@ -706,6 +707,7 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 				grace = DefaultCancelGrace
 			}
 			c.f.interruptAt.Store(time.Now().Add(grace).UnixNano())
+			var killed bool
 			killed, err = c.drain(ph, res)
 			if err == nil && !killed {
 				err = c.clearKill()
