@@ -3,16 +3,10 @@ package protocol
 import (
 	"bytes"
 	"compress/zlib"
-	"context"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
-	"net"
 	"testing"
-	"time"
 
-	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -196,88 +190,6 @@ func TestCompressedReadMalformed(t *testing.T) {
 	}
 }
 
-// TestCompressedConnection runs a connection with compress negotiated against the fake server, which speaks
-// compressed packets by hand after the authentication OK.
-func TestCompressedConnection(t *testing.T) {
-	done := make(chan error, 1)
-	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocoltest.ClientCompress})
-		r := c.ExpectHandshakeResponse()
-		if r == nil {
-			return
-		}
-		if r.Capabilities&protocoltest.ClientCompress == 0 {
-			c.Errorf("client did not ask for compression")
-			return
-		}
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")) // last plain packet
-		nc := c.NetConn()
-		for i := 0; i < 2; i++ {
-			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
-			hdr := make([]byte, 7)
-			if _, err := io.ReadFull(nc, hdr); err != nil {
-				c.Errorf("read compressed header: %v", err)
-				return
-			}
-			clen := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
-			body := make([]byte, clen)
-			if _, err := io.ReadFull(nc, body); err != nil {
-				c.Errorf("read compressed payload: %v", err)
-				return
-			}
-			if hdr[3] != 0 || !bytes.Equal(hdr[4:7], []byte{0, 0, 0}) || !bytes.Equal(body, packetBytes(0, []byte{byte(ComPing)})) {
-				c.Errorf("command %d: unexpected compressed packet % x % x", i, hdr, body)
-				return
-			}
-			okp := protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")
-			if _, err := nc.Write(buildCompressed(t, 1, packetBytes(1, okp), false)); err != nil {
-				c.Errorf("write: %v", err)
-				return
-			}
-		}
-		done <- nil
-	})
-	nc, err := net.Dial("tcp", fake.Addr())
-	require.NoError(t, err)
-	pc, err := Connect(t.Context(), nc, Options{User: "u", AllowNativePasswords: true, Compress: true})
-	require.NoError(t, err)
-	defer pc.Close()
-	assert.True(t, pc.Compressed())
-	assert.True(t, pc.Capabilities().Has(ClientCompress))
-	require.NoError(t, pc.Ping(context.Background()))
-	require.NoError(t, pc.Ping(context.Background()))
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("script did not finish")
-	}
-	assert.Empty(t, fake.Errs())
-}
-
-func TestCompressionNotOfferedStaysPlain(t *testing.T) {
-	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{}) // no CLIENT_COMPRESS
-		r := c.ExpectHandshakeResponse()
-		if r == nil {
-			return
-		}
-		if r.Capabilities&protocoltest.ClientCompress != 0 {
-			c.Errorf("client asked for compression the server did not offer")
-		}
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-		if cmd, _ := c.ExpectCommand(); cmd == byte(ComPing) {
-			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-		}
-	})
-	nc, err := net.Dial("tcp", fake.Addr())
-	require.NoError(t, err)
-	pc, err := Connect(t.Context(), nc, Options{User: "u", AllowNativePasswords: true, Compress: true})
-	require.NoError(t, err)
-	defer pc.Close()
-	assert.False(t, pc.Compressed())
-	require.NoError(t, pc.Ping(context.Background()))
-}
-
 // FuzzCompressedRead feeds arbitrary bytes to the compressed read path: errors are fine, panics and runaway
 // allocations are not.
 func FuzzCompressedRead(f *testing.F) {
@@ -353,33 +265,4 @@ func refDecompress(b []byte) []byte {
 		out = append(out, data...)
 	}
 	return out
-}
-
-// FuzzParsePublicKey: the server's PEM key is untrusted input. A key that parses is then used the way the
-// driver uses it, to encrypt a password; that may fail (a modulus too small for OAEP) but must not panic.
-func FuzzParsePublicKey(f *testing.F) {
-	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
-	f.Add([]byte("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n"))
-	// Real keys in both encodings, so the fuzzer starts from DER that parses.
-	pub := &serverKey(f).PublicKey
-	pkix, err := x509.MarshalPKIXPublicKey(pub)
-	require.NoError(f, err)
-	f.Add(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}))
-	f.Add(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)}))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		k, err := ParsePublicKey(in)
-		if err != nil {
-			if k != nil {
-				t.Fatal("key with an error")
-			}
-			return
-		}
-		if k == nil {
-			t.Fatal("nil key without error")
-		}
-		ct, err := EncryptPassword("secret", []byte("0123456789abcdefghij"), k)
-		if err == nil && len(ct) != k.Size() {
-			t.Fatalf("ciphertext of %d bytes for a %d-byte modulus", len(ct), k.Size())
-		}
-	})
 }

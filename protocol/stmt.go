@@ -115,6 +115,16 @@ func (p *StmtPrepareOK) Decode(src []byte) error {
 	return r.err()
 }
 
+// AppendTo encodes the COM_STMT_PREPARE_OK packet (used by tests and fake servers).
+func (p *StmtPrepareOK) AppendTo(dst []byte) []byte {
+	dst = append(dst, 0x00)
+	dst = AppendUint32(dst, p.StatementID)
+	dst = AppendUint16(dst, p.NumColumns)
+	dst = AppendUint16(dst, p.NumParams)
+	dst = append(dst, 0x00) // reserved
+	return AppendUint16(dst, p.Warnings)
+}
+
 // CloseStmt sends COM_STMT_CLOSE (the server sends no reply).
 func (c *Conn) CloseStmt(ctx context.Context, id uint32) error {
 	var arg [4]byte
