@@ -60,10 +60,6 @@ func buildCompressed(t testing.TB, seq uint8, payload []byte, compress bool) []b
 	return append(h, data...)
 }
 
-func packetBytes(seq uint8, payload []byte) []byte {
-	return append([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}, payload...)
-}
-
 // rwBuffer is an io.ReadWriter over separate input and output buffers.
 type rwBuffer struct {
 	in  *bytes.Reader
@@ -98,7 +94,7 @@ func TestCompressedWriteFraming(t *testing.T) {
 	assert.Equal(t, uint8(1), pkts[0].seq)
 	assert.Equal(t, len(query)+4, pkts[0].ulen)
 	assert.Less(t, rw.out.Len(), len(query)/4, "the payload shrank")
-	assert.Equal(t, packetBytes(1, query), pkts[0].payload)
+	assert.Equal(t, frame(1, query), pkts[0].payload)
 
 	// A new command restarts both sequences.
 	f.resetSeq()
@@ -116,7 +112,7 @@ func TestCompressedWriteIncompressible(t *testing.T) {
 	pkts := parseCompressed(t, rw.out.Bytes())
 	require.Len(t, pkts, 1)
 	assert.Equal(t, 0, pkts[0].ulen, "sent as is when compression does not help")
-	assert.Equal(t, packetBytes(0, noise), pkts[0].payload)
+	assert.Equal(t, frame(0, noise), pkts[0].payload)
 }
 
 func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
@@ -137,7 +133,7 @@ func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
 		assert.LessOrEqual(t, len(p.payload), MaxPayloadLen)
 		stream = append(stream, p.payload...)
 	}
-	want := append(packetBytes(0, payload[:MaxPayloadLen]), packetBytes(1, payload[MaxPayloadLen:])...)
+	want, _ := AppendPacket(nil, 0, payload) // a MaxPayloadLen frame and the rest
 	require.True(t, bytes.Equal(want, stream), "the stream inside is the ordinary packet stream")
 
 	// Read it back through another compressed framer.
@@ -151,8 +147,8 @@ func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
 func TestCompressedReadFraming(t *testing.T) {
 	ok := []byte{0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00}
 	row := bytes.Repeat([]byte("abcdefgh"), 100)
-	stream := packetBytes(1, ok)
-	stream = append(stream, packetBytes(2, row)...)
+	stream := frame(1, ok)
+	stream = append(stream, frame(2, row)...)
 	var in []byte
 	// Compressed packet 1: the OK and the first 100 bytes of the row packet, as is; packet 2: the rest, zlib.
 	in = append(in, buildCompressed(t, 1, stream[:len(ok)+4+100], false)...)
@@ -169,7 +165,7 @@ func TestCompressedReadFraming(t *testing.T) {
 }
 
 func TestCompressedReadMalformed(t *testing.T) {
-	inner := packetBytes(0, bytes.Repeat([]byte{'x'}, 200))
+	inner := frame(0, bytes.Repeat([]byte{'x'}, 200))
 	good := buildCompressed(t, 0, inner, true)
 	lying := append([]byte(nil), good...)
 	lying[4]++ // announce one byte more than the data holds
@@ -197,11 +193,11 @@ func FuzzCompressedRead(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0, 0xff, 0xff, 0xff})
 	var zb bytes.Buffer
 	zw := zlib.NewWriter(&zb)
-	_, _ = zw.Write(packetBytes(0, bytes.Repeat([]byte("abc"), 50)))
+	_, _ = zw.Write(frame(0, bytes.Repeat([]byte("abc"), 50)))
 	_ = zw.Close()
 	f.Add(append([]byte{byte(zb.Len()), 0, 0, 0, 154, 0, 0}, zb.Bytes()...))
 	// One packet split over two compressed packets, the second compressed; then a corrupt checksum.
-	split := packetBytes(3, bytes.Repeat([]byte("xyz"), 40))
+	split := frame(3, bytes.Repeat([]byte("xyz"), 40))
 	two := append(buildCompressed(f, 0, split[:10], false), buildCompressed(f, 1, split[10:], true)...)
 	f.Add(two)
 	bad := bytes.Clone(two)

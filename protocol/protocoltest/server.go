@@ -28,16 +28,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // DefaultTimeout is the deadline each Conn I/O operation gets unless
 // Conn.SetTimeout chose another.
 const DefaultTimeout = 10 * time.Second
-
-// maxPayload is the largest payload one packet frame carries; a payload of this
-// length or more continues in the next frame (a final frame shorter than this,
-// possibly empty, ends it).
-const maxPayload = 0xFFFFFF
 
 // Server is a fake MySQL server listening on 127.0.0.1 on a free port. It runs
 // its script for each accepted connection in its own goroutine.
@@ -264,22 +261,10 @@ func (c *Conn) WritePacket(payload []byte) {
 	if nc == nil {
 		return
 	}
-	for {
-		n := len(payload)
-		if n > maxPayload {
-			n = maxPayload
-		}
-		hdr := []byte{byte(n), byte(n >> 8), byte(n >> 16), c.seq}
-		c.seq++
-		bufs := net.Buffers{hdr, payload[:n]}
-		if _, err := bufs.WriteTo(nc); err != nil {
-			c.fail(fmt.Errorf("rawmysql: protocoltest: write packet: %w", err))
-			return
-		}
-		payload = payload[n:]
-		if n < maxPayload {
-			return
-		}
+	var out []byte
+	out, c.seq = protocol.AppendPacket(nil, c.seq, payload)
+	if _, err := nc.Write(out); err != nil {
+		c.fail(fmt.Errorf("rawmysql: protocoltest: write packet: %w", err))
 	}
 }
 
@@ -330,7 +315,7 @@ func (c *Conn) ReadPacket() []byte {
 			c.fail(fmt.Errorf("rawmysql: protocoltest: read packet payload (%d bytes): %w", n, err))
 			return nil
 		}
-		if n < maxPayload {
+		if n < protocol.MaxPayloadLen {
 			if payload == nil {
 				payload = []byte{}
 			}
