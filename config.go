@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/dsnparse"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -103,10 +104,6 @@ const (
 	defaultMaxAllowedPacket = 64 << 20
 	defaultStmtCacheSize    = 64
 	defaultStmtCacheTotal   = 1000
-	defaultPort             = "3306"
-	defaultTCPAddr          = "127.0.0.1:" + defaultPort
-	defaultTCP6Addr         = "[::1]:" + defaultPort
-	defaultUnixAddr         = "/tmp/mysql.sock"
 
 	// maxMaxAllowedPacket is the largest max_allowed_packet a server accepts (1 GiB).
 	maxMaxAllowedPacket = 1 << 30
@@ -160,19 +157,16 @@ func (c *Config) normalizeWith(prefix string) error {
 	switch c.Net {
 	case "tcp", "tcp4", "tcp6":
 		if c.Addr == "" {
-			c.Addr = defaultTCPAddr
-			if c.Net == "tcp6" {
-				c.Addr = defaultTCP6Addr
-			}
+			c.Addr = dsnparse.DefaultAddr(c.Net)
 		}
-		addr, ok := withDefaultPort(c.Addr)
+		addr, ok := dsnparse.WithDefaultPort(c.Addr)
 		if !ok {
 			return errors.New(prefix + "invalid TCP address (want host, host:port, IPv6 or [IPv6]:port)")
 		}
 		c.Addr = addr
 	case "unix":
 		if c.Addr == "" {
-			c.Addr = defaultUnixAddr
+			c.Addr = dsnparse.DefaultUnixAddr
 		}
 	default:
 		if c.Addr == "" {
@@ -239,27 +233,6 @@ func (c *Config) normalizeWith(prefix string) error {
 	}
 
 	return c.resolveTLS(prefix)
-}
-
-// withDefaultPort returns addr with port 3306 added when it has none ("db" → "db:3306", "::1" and "[::1]" →
-// "[::1]:3306", "db:" → "db:3306"); ok is false when addr cannot be made into host:port.
-func withDefaultPort(addr string) (string, bool) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-		if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-			host = host[1 : len(host)-1]
-		}
-		port = ""
-	}
-	if port == "" {
-		port = defaultPort
-	}
-	out := net.JoinHostPort(host, port)
-	if h, p, err := net.SplitHostPort(out); err != nil || h != host || p != port {
-		return "", false
-	}
-	return out, true
 }
 
 // resolveTLS sets c.TLS to the TLS configuration to use. A TLS already set (by the user, or by an earlier
