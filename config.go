@@ -92,8 +92,11 @@ type Config struct {
 	ResetSession             bool // send COM_RESET_CONNECTION when a connection is reused from the pool
 	KillQueryOnCancel        bool // on context cancel, KILL QUERY through a side connection (default true)
 
-	// pubKey is the key registered under ServerPubKey, looked up by normalize (nil when ServerPubKey is empty).
-	pubKey *rsa.PublicKey
+	// pubKey is the key registered under pubKeyName, looked up by normalize when ServerPubKey names another key
+	// (nil when ServerPubKey is empty). Connections use it, not the registry: deregistering a name after the
+	// Config was parsed or the Connector made changes nothing for them, as with TLS.
+	pubKey     *rsa.PublicKey
+	pubKeyName string
 	// beforeConnect runs before each new connection on a copy of the Config (the BeforeConnect option).
 	beforeConnect func(context.Context, *Config) error
 }
@@ -225,11 +228,15 @@ func (c *Config) normalizeWith(prefix string) error {
 		}
 	}
 
-	c.pubKey = nil
-	if c.ServerPubKey != "" {
+	switch {
+	case c.ServerPubKey == "":
+		c.pubKey, c.pubKeyName = nil, ""
+	case c.pubKey == nil || c.pubKeyName != c.ServerPubKey:
 		if c.pubKey = getServerPubKey(c.ServerPubKey); c.pubKey == nil {
+			c.pubKeyName = ""
 			return fmt.Errorf("%sserverPubKey: no public key registered as %q", prefix, c.ServerPubKey)
 		}
+		c.pubKeyName = c.ServerPubKey
 	}
 
 	return c.resolveTLS(prefix)
