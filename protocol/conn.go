@@ -394,15 +394,11 @@ func (c *Conn) authLoop(plugin AuthPlugin, st *AuthState) error {
 
 // afterAuth switches on what the negotiated capabilities require once authentication is done.
 func (c *Conn) afterAuth() error {
-	if c.caps.Has(ClientCompress) && compressionHook != nil {
-		return compressionHook(c)
+	if c.caps.Has(ClientCompress) {
+		return startCompression(c)
 	}
-	c.caps &^= ClientCompress
 	return nil
 }
-
-// compressionHook installs protocol compression; set by compress.go when it is built in.
-var compressionHook func(c *Conn) error
 
 // Handshake returns the server's handshake.
 func (c *Conn) Handshake() *Handshake { return &c.hs }

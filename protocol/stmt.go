@@ -267,11 +267,11 @@ func AppendExecute(dst []byte, id uint32, params []Param) []byte {
 		p := &params[i]
 		switch p.Kind {
 		case ParamInt:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(p.I))
+			dst = AppendUint64(dst, uint64(p.I))
 		case ParamUint:
-			dst = binary.LittleEndian.AppendUint64(dst, p.U)
+			dst = AppendUint64(dst, p.U)
 		case ParamDouble:
-			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(p.F))
+			dst = AppendUint64(dst, math.Float64bits(p.F))
 		case ParamString:
 			dst = AppendLenEncString(dst, p.S)
 		case ParamBytes:

@@ -7,9 +7,11 @@
 // real server will not show on demand (every auth branch, malformed replies,
 // cuts mid-packet).
 //
-// The package frames packets itself (3-byte little-endian length, 1-byte
-// sequence id, 16 MiB splitting) and does not import the driver, so both the
-// root package and protocol/ can use it in their tests.
+// Packets are framed and encoded with protocol's own encoders (AppendPacket,
+// OKPacket.AppendTo, Column.AppendTo, ...), each checked against captured bytes
+// in protocol's fixture tests. The package imports protocol but not the driver:
+// the root package's tests and protocol's external tests (package protocol_test)
+// use it.
 //
 // Every Conn method records the first failure instead of panicking or calling
 // t.Fatal; after a failure the I/O methods do nothing (reads return nil), so a
