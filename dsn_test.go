@@ -1,6 +1,7 @@
 package rawmysql
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -582,8 +583,17 @@ func TestConfigClone(t *testing.T) {
 	assert.Nil(t, (&Config{}).Clone().Params)
 }
 
-// nopTracer is a Tracer implementing no sub-interface, comparable with ==.
+// nopTracer is a Tracer that does nothing, comparable with ==.
 type nopTracer struct{ name string }
+
+func (*nopTracer) TraceQueryStart(ctx context.Context, _ TraceQueryStartData) context.Context {
+	return ctx
+}
+func (*nopTracer) TraceQueryEnd(context.Context, TraceQueryEndData) {}
+func (*nopTracer) TraceExecStart(ctx context.Context, _ TraceExecStartData) context.Context {
+	return ctx
+}
+func (*nopTracer) TraceExecEnd(context.Context, TraceExecEndData) {}
 
 // Tracer, PacketTrace and Logger have no DSN form: FormatDSN leaves them out, Clone shares them.
 func TestConfigTracerNoDSNForm(t *testing.T) {
