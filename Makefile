@@ -52,7 +52,11 @@ run:
 	@echo "== running the demo statements"
 	cd cmd/rawmysql/demo && GOWORK=off $(GO) run . -e "$(DEMO_SQL)"
 
-## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver)
+# The root tests that also run with the build tag rawmysql_safe (box_safe.go: row values boxed without unsafe).
+SAFE_RUN ?= Box|ParseFloat|SessionReplay|AllTypesTextProtocol|ParseTimeOffAndLoc|CachedStatementEveryArgType|Hostile
+
+## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver); then
+## the row-value tests of the root once more with -tags rawmysql_safe
 test: deps
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
@@ -60,6 +64,9 @@ test: deps
 			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...); \
 		fi; \
 	done
+	@echo "== .: go vet && go test -race -tags rawmysql_safe -run '$(SAFE_RUN)' (the safe boxer)"
+	@GOWORK=off $(GO) vet -tags rawmysql_safe . && \
+		GOWORK=off $(GO) test $(TESTFLAGS) -tags rawmysql_safe -timeout $(TEST_TIMEOUT) -run '$(SAFE_RUN)' .
 
 ## testenv: build internal/testenv, which starts the Docker test servers through dockertest
 testenv:
