@@ -22,12 +22,12 @@ import (
 func TestCompressedConnection(t *testing.T) {
 	done := make(chan error, 1)
 	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocoltest.ClientCompress})
+		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocol.ClientCompress})
 		r := c.ExpectHandshakeResponse()
 		if r == nil {
 			return
 		}
-		if r.Capabilities&protocoltest.ClientCompress == 0 {
+		if r.Capabilities&protocol.ClientCompress == 0 {
 			c.Errorf("client did not ask for compression")
 			return
 		}
@@ -82,7 +82,7 @@ func TestCompressionNotOfferedStaysPlain(t *testing.T) {
 		if r == nil {
 			return
 		}
-		if r.Capabilities&protocoltest.ClientCompress != 0 {
+		if r.Capabilities&protocol.ClientCompress != 0 {
 			c.Errorf("client asked for compression the server did not offer")
 		}
 		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))

@@ -377,6 +377,6 @@ func (c *Conn) answerVars(query string) bool {
 		cols[i] = Column{Name: it, Type: 253, Charset: 45}
 		row[i] = []byte(v)
 	}
-	c.SendResultSet(cols, [][][]byte{row}, c.hs == nil || c.hs.Capabilities&ClientDeprecateEOF != 0)
+	c.SendResultSet(cols, [][][]byte{row}, c.hs == nil || c.hs.Capabilities&protocol.ClientDeprecateEOF != 0)
 	return true
 }
