@@ -9,9 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// frame builds one frame exactly as given: the header and payload, never split, so that tests can write
+// a 16 MiB piece and its continuation by hand (AppendPacket frames whole payloads).
 func frame(seq uint8, payload []byte) []byte {
-	out, _ := AppendPacket(nil, seq, payload)
-	return out
+	n := len(payload)
+	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
 }
 
 // AppendPacket against hand-written headers, and against the connection's own framing of the same payloads.
