@@ -44,7 +44,7 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test deps fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
+.PHONY: run test test-ha deps fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -69,6 +69,16 @@ test: deps
 	@echo "== .: go vet && go test -race -tags rawmysql_safe -run '$(SAFE_RUN)' (the safe boxer)"
 	@GOWORK=off $(GO) vet -tags rawmysql_safe . && \
 		GOWORK=off $(GO) test $(TESTFLAGS) -tags rawmysql_safe -timeout $(TEST_TIMEOUT) -run '$(SAFE_RUN)' .
+
+# `make test-ha`: the cluster tests (build tag ha) — private MariaDB servers in GTID replication and a three-node
+# Galera cluster on loopback ports. HA_RUN selects them; they skip with one line when mariadbd, the Galera
+# provider or rsync is missing.
+HA_RUN ?= ^Test(HA|Replication|Galera)
+HA_PACKAGES ?= . ./internal/testserver
+
+## test-ha: race-test the cluster tests (failover, target servers, Galera, replication) under build tag ha
+test-ha: deps
+	GOWORK=off $(GO) test -tags ha $(TESTFLAGS) -timeout $(TEST_TIMEOUT) -run '$(HA_RUN)' -v $(HA_PACKAGES)
 
 ## testenv: build internal/testenv, which starts the Docker test servers through dockertest
 testenv:

@@ -24,10 +24,13 @@ type conn struct {
 	// killer sends KILL QUERY for this connection through a side connection (cancel.go); nil when
 	// killQueryOnCancel=false.
 	killer *killer
+	// gtid: GTID tracking and causal reads (gtid.go); nil when trackGTID and causalReads are off.
+	gtid *gtidState
 
-	lastQuery string // text of the command in progress (COM_QUERY or the prepared statement's)
-	inTx      bool   // a driver.Tx is open on the connection
-	bad       bool   // discarded: every later command is refused with driver.ErrBadConn
+	lastQuery string   // text of the command in progress (COM_QUERY or the prepared statement's)
+	inTx      bool     // a driver.Tx is open on the connection
+	bad       bool     // discarded: every later command is refused with driver.ErrBadConn
+	role      connRole // the server's role and the connection's host (target.go, hosts.go)
 
 	// stickyParams: the server fixes a prepared statement's parameter types at its first execution and
 	// converts later arguments to them (MySQL 8.0.22+, TiDB, Dolt; not MariaDB), so a cached statement is
@@ -60,6 +63,7 @@ func (c *conn) Close() error {
 		c.logClose()
 	}
 	c.bad = true
+	c.releaseHost()
 	if c.cache != nil {
 		c.cache.Clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
@@ -94,7 +98,7 @@ func (c *conn) end(ctx context.Context, err error) error {
 	}
 	err = ctxErr(ctx, err)
 	switch {
-	case c.cfg.RejectReadOnly && isReadOnlyError(err):
+	case (c.cfg.RejectReadOnly || c.cfg.TargetServer == TargetPrimary) && isReadOnlyError(err):
 		err = c.rejectReadOnly(err)
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()) && (c.inTx || c.pc.TxOpenAtStart()):
 		c.discard()
@@ -169,6 +173,11 @@ func (c *conn) execContext(ctx context.Context, query string, args []driver.Name
 
 // QueryContext runs a query and streams its rows (arguments as in ExecContext).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.gtid != nil && c.gtid.causal && !c.inTx {
+		if err := c.causalWait(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if c.tr.query != nil {
 		return c.tracedQuery(ctx, query, args, false, func(ctx context.Context) (driver.Rows, error) {
 			return c.queryContext(ctx, query, args)

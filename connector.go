@@ -26,6 +26,9 @@ type Connector struct {
 	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
 	stmtBudget *stmtBudget
 	side       *sidePool // idle KILL side connections (cancel.go)
+	hosts      *hostSet  // per-host backoff and open connections (hosts.go)
+	// ownWatermark is the GTID watermark of this Connector's connections when Config.GTIDWatermark is nil.
+	ownWatermark *GTIDWatermark
 }
 
 // Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
@@ -45,7 +48,8 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}}
+	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, hosts: newHostSet(),
+		ownWatermark: NewGTIDWatermark()}
 }
 
 // Driver returns the rawmysql Driver.
@@ -53,13 +57,31 @@ func (c *Connector) Driver() driver.Driver { return &Driver{} }
 
 // connect does the work of Connect.
 func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
+	cached := true
 	if c.cfg.beforeConnect != nil {
 		hc, err := c.runBeforeConnect(ctx)
 		if err != nil {
 			return nil, err
 		}
 		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
+		cached = false
 	}
+	if len(c.cfg.Addrs) > 1 {
+		return c.connectHosts(ctx, cached)
+	}
+	dc, err := c.connectOne(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := dc.(*conn).checkSingleTarget(); err != nil {
+		dc.Close()
+		return nil, err
+	}
+	return dc, nil
+}
+
+// connectOne opens a connection to c.cfg.Addr.
+func (c *Connector) connectOne(ctx context.Context) (driver.Conn, error) {
 	cfg := c.cfg
 	caller := ctx // the caller's context: when it ends the connect, its error is returned as is
 	if cfg.Timeout > 0 {
@@ -90,6 +112,10 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 		return nil, driverErr(c.connectErr(caller, ctx, "handshake", err))
 	}
 	mc := newConn(pc, cfg, c.stmtBudget)
+	if err := mc.setupGTID(c); err != nil {
+		pc.Close()
+		return nil, err
+	}
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
 		if se := serverError(err); se != nil && se.Number == protocol.ErMustChangePassword {
@@ -116,7 +142,7 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	}
 	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget and
 	// the idle KILL side connections (closed by DB.Close through this Connector).
-	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side}, nil
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, hosts: c.hosts, ownWatermark: c.ownWatermark}, nil
 }
 
 // connectErr names the address in an error of the connection phase. When the caller's context ended it, that

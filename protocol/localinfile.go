@@ -67,7 +67,7 @@ func (c *Conn) sendLocalInfile(name string) error {
 	case len(p) > 0 && p[0] == 0x00:
 		var ok OKPacket
 		if err := ok.Decode(p); err == nil {
-			c.status = ok.Status
+			c.noteOK(&ok)
 		}
 	default:
 		return protoErr("LOCAL INFILE reply", "unexpected packet with header 0x%02x", headByte(p))
