@@ -26,19 +26,25 @@ DEMO_SQL ?= SELECT VERSION() AS server_version; \
 	UPDATE products SET stock = stock - 1 WHERE name = 'Webcam'; \
 	SELECT name, price, stock FROM products WHERE stock < 50 ORDER BY price
 
-# How long each fuzz target runs under `make fuzz`, and extra flags for it (e.g. FUZZFLAGS='-parallel 1').
+# How long each fuzz target runs under `make fuzz` (and under `make fuzz-smoke`, the short pass CI runs), and
+# extra flags for it (e.g. FUZZFLAGS='-parallel 1'). The smoke pass counts executions (a few seconds each when
+# idle) instead of wall time: Go before 1.27 may fail a target with a bare "context deadline exceeded" when a
+# duration -fuzztime ends while a starved worker is mid-call (go.dev/issue/75804), and CI's machine is loaded.
 FUZZTIME ?= 10s
+FUZZ_SMOKE_TIME ?= 20000x
 FUZZFLAGS ?=
 
 GO ?= go
-GOBIN_DIR := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
-STATICCHECK := $(GOBIN_DIR)/staticcheck
+# Tools pinned by version, installed on first use into .tools/ (gitignored) so that every machine lints alike.
+TOOLS_DIR := $(CURDIR)/.tools
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 .DEFAULT_GOAL := test
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test test-ha deps fuzz lint bench testenv images test-server test-matrix compat-servers
+.PHONY: run test test-ha deps fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -48,7 +54,11 @@ run:
 	@echo "== running the demo statements"
 	cd cmd/rawmysql/demo && GOWORK=off $(GO) run . -e "$(DEMO_SQL)"
 
-## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver)
+# The root tests that also run with the build tag rawmysql_safe (box_safe.go: row values boxed without unsafe).
+SAFE_RUN ?= Box|ParseFloat|SessionReplay|AllTypesTextProtocol|ParseTimeOffAndLoc|CachedStatementEveryArgType|Hostile
+
+## test: vet and race-test every module; server tests start a private mariadbd (see internal/testserver); then
+## the row-value tests of the root once more with -tags rawmysql_safe
 test: deps
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
@@ -56,6 +66,9 @@ test: deps
 			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...); \
 		fi; \
 	done
+	@echo "== .: go vet && go test -race -tags rawmysql_safe -run '$(SAFE_RUN)' (the safe boxer)"
+	@GOWORK=off $(GO) vet -tags rawmysql_safe . && \
+		GOWORK=off $(GO) test $(TESTFLAGS) -tags rawmysql_safe -timeout $(TEST_TIMEOUT) -run '$(SAFE_RUN)' .
 
 # `make test-ha`: the cluster tests (build tag ha) — private MariaDB servers in GTID replication and a three-node
 # Galera cluster on loopback ports. HA_RUN selects them; they skip with one line when mariadbd, the Galera
@@ -117,31 +130,51 @@ deps:
 			"(install mariadb-server, or run make as root to install it)"; \
 	fi
 
-## fuzz: run every Fuzz target of the root module for $(FUZZTIME) each
+## fuzz: run every Fuzz target of every module for $(FUZZTIME) each (targets found by `func Fuzz` in *_test.go)
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-		names=$$($(GO) test -list '^Fuzz' "$$pkg") || exit 1; \
-		for name in $$(printf '%s\n' "$$names" | grep '^Fuzz' || true); do \
-			echo "== $$pkg $$name"; \
-			$(GO) test -timeout $(TEST_TIMEOUT) -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$pkg"; \
+	@set -e; n=0; \
+	for file in $$(grep -rlE --include='*_test.go' --exclude-dir=.tools --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*\(' . | sort); do \
+		dir=$$(dirname "$$file"); \
+		for name in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$file"); do \
+			echo "== $$dir $$name ($(FUZZTIME))"; \
+			(cd "$$dir" && GOWORK=off $(GO) test -timeout $(TEST_TIMEOUT) -run '^$$' -fuzz "^$$name\$$" \
+				-fuzztime $(FUZZTIME) $(FUZZFLAGS) .); \
+			n=$$((n + 1)); \
 		done; \
-	done
+	done; \
+	echo "fuzz: $$n targets passed ($(FUZZTIME) each)"
 
-## lint: go vet and staticcheck on every module, and the rule that protocol/ never imports database/sql
-lint:
-	@[ -x "$(STATICCHECK)" ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+## fuzz-smoke: every Fuzz target for $(FUZZ_SMOKE_TIME) each (CI's short pass; a few minutes in all)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SMOKE_TIME)
+
+## lint: go vet and staticcheck ($(STATICCHECK_VERSION)) on every module, gofmt, and the rule that protocol/
+## never imports database/sql (nor the root package)
+lint: $(STATICCHECK)
 	@set -e; for m in $(MODULES); do \
 		if [ -f "$$m/go.mod" ]; then \
 			echo "== $$m: go vet && staticcheck"; \
 			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off "$(STATICCHECK)" ./...); \
 		fi; \
 	done
-	@deps=$$($(GO) list -deps ./protocol) || exit 1; \
-	if printf '%s\n' "$$deps" | grep -q '^database/sql'; then \
-		echo "lint: package protocol must not import database/sql:"; \
-		printf '%s\n' "$$deps" | grep '^database/sql'; \
+	@echo "== gofmt -l"; \
+	unformatted=$$(find . \( -path ./.tools -o -path ./.git \) -prune -o -name '*.go' -print | xargs gofmt -l); \
+	if [ -n "$$unformatted" ]; then \
+		echo "lint: not gofmt-ed (run gofmt -w):"; printf '%s\n' "$$unformatted"; exit 1; \
+	fi
+	@echo "== protocol imports"; \
+	deps=$$(GOWORK=off $(GO) list -deps ./protocol/...) || exit 1; \
+	bad=$$(printf '%s\n' "$$deps" | grep -E '^(database/sql|github\.com/rawmysql/rawmysql$$)' || true); \
+	if [ -n "$$bad" ]; then \
+		echo "lint: package protocol must not import database/sql or the root package:"; \
+		printf '%s\n' "$$bad"; \
 		exit 1; \
 	fi
+
+$(STATICCHECK):
+	@echo "== installing staticcheck $(STATICCHECK_VERSION) into $(dir $(STATICCHECK))"
+	@mkdir -p "$(dir $(STATICCHECK))"
+	GOWORK=off GOBIN="$(dir $(STATICCHECK))" $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 ## bench: run the comparison benchmark program in bench/
 bench:

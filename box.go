@@ -1,3 +1,5 @@
+//go:build !rawmysql_safe && !purego
+
 package rawmysql
 
 import (
@@ -17,6 +19,11 @@ import (
 // driver.Rows contract as before: they alias the read buffer and are valid until the next call to Next.
 //
 // The cost: a kept value keeps its whole chunk (at most boxChunk slots) reachable.
+//
+// Building an interface by hand relies on the runtime's layout of an empty interface (a type word, then a
+// pointer to the value). A self-check at start-up (boxLayoutOK) compares that assumption with interfaces the
+// runtime built; if it fails, every value is boxed the ordinary way. Building with the tag rawmysql_safe (or
+// purego) leaves this file and its unsafe out altogether (box_safe.go).
 const boxChunk = 128
 
 // eface is the layout of an empty interface (runtime.eface): type word, then a pointer to the value for
@@ -36,6 +43,44 @@ var (
 	bytesType   = typeWord([]byte(nil))
 	timeType    = typeWord(time.Time{})
 )
+
+// boxLayoutOK reports whether the start-up self-check found the interface layout makeIface assumes. When it is
+// false (a runtime that lays interfaces out differently) the boxer returns values boxed by the runtime. Tests
+// set it to exercise that fallback.
+var boxLayoutOK = checkBoxLayout(readEface)
+
+// readEface returns the two words of *v as the runtime stores them.
+func readEface(v *any) eface { return *(*eface)(unsafe.Pointer(v)) }
+
+// checkBoxLayout checks, on interfaces built by the runtime and read with read, that the first word is the
+// type (equal for two values of a type, different between types) and the second points to the value; then
+// that interfaces built by makeIface hold what was written, for every type the boxer builds. Values are read
+// through the second word only after the first checks passed, and only as the 8-byte value it should hold (a
+// swapped layout would read a type descriptor there, which is larger), so a wrong layout returns false
+// instead of crashing.
+func checkBoxLayout(read func(*any) eface) bool {
+	if unsafe.Sizeof(eface{}) != unsafe.Sizeof(any(nil)) {
+		return false
+	}
+	const a, b = int64(0x5eed_1234_abcd_0001), int64(-0x7a11_0000_0000_0042)
+	va, vb, vf := any(a), any(b), any(float64(1.5))
+	ea, eb, ef := read(&va), read(&vb), read(&vf)
+	if ea.typ == nil || ea.data == nil || ea.typ != eb.typ || ea.typ == ef.typ || ea.typ != int64Type ||
+		ef.typ != float64Type || *(*int64)(ea.data) != a || *(*int64)(eb.data) != b {
+		return false
+	}
+	i, u, f, f32 := a, uint64(1<<63+5), 3.25, float32(-0.75)
+	bs := []byte("layout")
+	tm := time.Date(2024, 2, 29, 12, 34, 56, 123456000, time.UTC)
+	gi, ok1 := makeIface(int64Type, unsafe.Pointer(&i)).(int64)
+	gu, ok2 := makeIface(uint64Type, unsafe.Pointer(&u)).(uint64)
+	gf, ok3 := makeIface(float64Type, unsafe.Pointer(&f)).(float64)
+	gf32, ok4 := makeIface(float32Type, unsafe.Pointer(&f32)).(float32)
+	gb, ok5 := makeIface(bytesType, unsafe.Pointer(&bs)).([]byte)
+	gt, ok6 := makeIface(timeType, unsafe.Pointer(&tm)).(time.Time)
+	return ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && gi == i && gu == u && gf == f && gf32 == f32 &&
+		len(gb) == len(bs) && &gb[0] == &bs[0] && gt == tm
+}
 
 // makeIface builds an interface of type typ whose value is *p.
 func makeIface(typ, p unsafe.Pointer) (v driver.Value) {
@@ -91,25 +136,37 @@ func slot[T any](c *chunk[T], n int, v T) unsafe.Pointer {
 }
 
 func (b *boxer) int64(v int64) driver.Value {
-	if uint64(v) < 256 {
+	if uint64(v) < 256 || !boxLayoutOK {
 		return v // the runtime boxes small integers without allocating
 	}
 	return makeIface(int64Type, slot(&b.ints, boxChunk, v))
 }
 
 func (b *boxer) uint64(v uint64) driver.Value {
+	if !boxLayoutOK {
+		return v
+	}
 	return makeIface(uint64Type, slot(&b.uints, boxChunk, v))
 }
 
 func (b *boxer) float64(v float64) driver.Value {
+	if !boxLayoutOK {
+		return v
+	}
 	return makeIface(float64Type, slot(&b.floats, boxChunk, v))
 }
 
 func (b *boxer) float32(v float32) driver.Value {
+	if !boxLayoutOK {
+		return v
+	}
 	return makeIface(float32Type, slot(&b.f32s, boxChunk, v))
 }
 
 func (b *boxer) bytes(v []byte) driver.Value {
+	if !boxLayoutOK {
+		return v
+	}
 	if len(v) >= bigValue {
 		b.big = true
 	}
@@ -117,5 +174,8 @@ func (b *boxer) bytes(v []byte) driver.Value {
 }
 
 func (b *boxer) time(v time.Time) driver.Value {
+	if !boxLayoutOK {
+		return v
+	}
 	return makeIface(timeType, slot(&b.times, boxChunk/4, v))
 }

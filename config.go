@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/dsnparse"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -115,8 +116,11 @@ type Config struct {
 	CausalWaitTimeout time.Duration  // bound of that wait when the context allows more (default 10 s)
 	GTIDWatermark     *GTIDWatermark // watermark shared between pools (DSN gtidWatermark=name); nil: the Connector's own
 
-	// pubKey is the key registered under ServerPubKey, looked up by normalize (nil when ServerPubKey is empty).
-	pubKey *rsa.PublicKey
+	// pubKey is the key registered under pubKeyName, looked up by normalize when ServerPubKey names another key
+	// (nil when ServerPubKey is empty). Connections use it, not the registry: deregistering a name after the
+	// Config was parsed or the Connector made changes nothing for them, as with TLS.
+	pubKey     *rsa.PublicKey
+	pubKeyName string
 	// beforeConnect runs before each new connection on a copy of the Config (the BeforeConnect option).
 	beforeConnect func(context.Context, *Config) error
 }
@@ -127,10 +131,6 @@ const (
 	defaultMaxAllowedPacket = 64 << 20
 	defaultStmtCacheSize    = 64
 	defaultStmtCacheTotal   = 1000
-	defaultPort             = "3306"
-	defaultTCPAddr          = "127.0.0.1:" + defaultPort
-	defaultTCP6Addr         = "[::1]:" + defaultPort
-	defaultUnixAddr         = "/tmp/mysql.sock"
 
 	// maxMaxAllowedPacket is the largest max_allowed_packet a server accepts (1 GiB).
 	maxMaxAllowedPacket = 1 << 30
@@ -194,7 +194,7 @@ func (c *Config) normalizeWith(prefix string) error {
 		}
 	case "unix":
 		if c.Addr == "" {
-			c.Addr = defaultUnixAddr
+			c.Addr = dsnparse.DefaultUnixAddr
 		}
 	default:
 		if c.Addr == "" {
@@ -257,35 +257,18 @@ func (c *Config) normalizeWith(prefix string) error {
 		}
 	}
 
-	c.pubKey = nil
-	if c.ServerPubKey != "" {
+	switch {
+	case c.ServerPubKey == "":
+		c.pubKey, c.pubKeyName = nil, ""
+	case c.pubKey == nil || c.pubKeyName != c.ServerPubKey:
 		if c.pubKey = getServerPubKey(c.ServerPubKey); c.pubKey == nil {
+			c.pubKeyName = ""
 			return fmt.Errorf("%sserverPubKey: no public key registered as %q", prefix, c.ServerPubKey)
 		}
+		c.pubKeyName = c.ServerPubKey
 	}
 
 	return c.resolveTLS(prefix)
-}
-
-// withDefaultPort returns addr with port 3306 added when it has none ("db" → "db:3306", "::1" and "[::1]" →
-// "[::1]:3306", "db:" → "db:3306"); ok is false when addr cannot be made into host:port.
-func withDefaultPort(addr string) (string, bool) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-		if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-			host = host[1 : len(host)-1]
-		}
-		port = ""
-	}
-	if port == "" {
-		port = defaultPort
-	}
-	out := net.JoinHostPort(host, port)
-	if h, p, err := net.SplitHostPort(out); err != nil || h != host || p != port {
-		return "", false
-	}
-	return out, true
 }
 
 // resolveTLS sets c.TLS to the TLS configuration to use. A TLS already set (by the user, or by an earlier

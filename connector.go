@@ -218,12 +218,7 @@ func (c *Connector) options() (protocol.Options, error) {
 			opts.ServerHost = host
 		}
 	}
-	if cfg.ServerPubKey != "" {
-		opts.ServerPubKey = getServerPubKey(cfg.ServerPubKey)
-		if opts.ServerPubKey == nil {
-			return opts, fmt.Errorf("rawmysql: server public key %q is not registered (RegisterServerPubKey)", cfg.ServerPubKey)
-		}
-	}
+	opts.ServerPubKey = cfg.pubKey // resolved by normalize: deregistering the name later does not matter
 	attrs, err := parseConnectionAttributes(cfg.ConnectionAttributes)
 	if err != nil {
 		return opts, err

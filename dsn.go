@@ -1,28 +1,20 @@
 package rawmysql
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rawmysql/rawmysql/internal/dsnparse"
 )
 
 // Prefixes of the errors of ParseDSN and of normalize called for a Config built in code.
 const (
-	errPrefixDSN    = "rawmysql: invalid DSN: "
+	errPrefixDSN    = dsnparse.ErrPrefix // "rawmysql: invalid DSN: "
 	errPrefixConfig = "rawmysql: invalid config: "
-)
-
-// Errors about the structure of a DSN. They never quote the DSN: the part before the slash holds the password.
-var (
-	errDSNNoSlash       = errors.New(errPrefixDSN + "missing the slash separating the database name")
-	errDSNAddrNotClosed = errors.New(errPrefixDSN + "network address not terminated (missing closing parenthesis)")
-	errDSNUnescaped     = errors.New(errPrefixDSN + "did you forget to escape a param value?")
-	errDSNNetName       = errors.New(errPrefixDSN + "invalid network name before the slash (is the '@' after the password missing?)")
-	errDSNAddrQuestion  = errors.New(errPrefixDSN + "network address contains '?' (did you forget to escape a param value?)")
 )
 
 // ParseDSN parses a data source name in the grammar of github.com/go-sql-driver/mysql:
@@ -75,15 +67,15 @@ var (
 func ParseDSN(dsn string) (*Config, error) {
 	cfg := NewConfig()
 	if dsn != "" {
-		p, err := splitDSN(dsn)
+		p, err := dsnparse.Split(dsn) // the grammar's one parser, shared with internal/testserver
 		if err != nil {
 			return nil, err
 		}
-		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = p.user, p.passwd, p.net, p.addr
-		if cfg.DBName, err = url.PathUnescape(p.dbname); err != nil {
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = p.User, p.Passwd, p.Net, p.Addr
+		if cfg.DBName, err = url.PathUnescape(p.DBName); err != nil {
 			return nil, fmt.Errorf("%sdatabase name: %w", errPrefixDSN, err)
 		}
-		if err := cfg.parseParams(p.params); err != nil {
+		if err := cfg.parseParams(p.Params); err != nil {
 			return nil, err
 		}
 	}
@@ -91,83 +83,6 @@ func ParseDSN(dsn string) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// dsnParts are the raw pieces of a DSN.
-type dsnParts struct {
-	user, passwd, net, addr, dbname, params string
-}
-
-// splitDSN cuts dsn into its pieces. The slash before the database name is the last '/' of the DSN, as in
-// go-sql-driver, unless what precedes that slash is not a valid [user[:password]@][net[(addr)]]: then the value
-// of a parameter holds unescaped slashes, and the separator is the first '/' after the last '@' that is followed
-// by a '?' before any other '/' (parameters never contain '@' in that case, so the slash cannot be inside the
-// password). Only that one alternative can be valid, because its '?' would be inside the network part of any
-// slash further right.
-func splitDSN(dsn string) (dsnParts, error) {
-	last := strings.LastIndexByte(dsn, '/')
-	if last < 0 {
-		return dsnParts{}, errDSNNoSlash
-	}
-	p, err := splitDSNAt(dsn, last)
-	if err == nil {
-		return p, nil
-	}
-	at := strings.LastIndexByte(dsn, '@')
-	for i := at + 1; i < last; i++ {
-		if dsn[i] != '/' {
-			continue
-		}
-		rest := dsn[i+1:]
-		q := strings.IndexByte(rest, '?')
-		if q >= 0 && q < strings.IndexByte(rest, '/') {
-			if p2, err2 := splitDSNAt(dsn, i); err2 == nil {
-				return p2, nil
-			}
-			break
-		}
-	}
-	return dsnParts{}, err
-}
-
-// splitDSNAt cuts dsn around the slash at index slash.
-func splitDSNAt(dsn string, slash int) (dsnParts, error) {
-	var p dsnParts
-	prefix := dsn[:slash]
-	if at := strings.LastIndexByte(prefix, '@'); at >= 0 {
-		p.user, p.passwd, _ = strings.Cut(prefix[:at], ":")
-		prefix = prefix[at+1:]
-	}
-	if open := strings.IndexByte(prefix, '('); open >= 0 {
-		if prefix[len(prefix)-1] != ')' {
-			if strings.IndexByte(prefix[open+1:], ')') >= 0 {
-				return p, errDSNUnescaped
-			}
-			return p, errDSNAddrNotClosed
-		}
-		p.net, p.addr = prefix[:open], prefix[open+1:len(prefix)-1]
-		if strings.IndexByte(p.addr, '?') >= 0 {
-			return p, errDSNAddrQuestion
-		}
-	} else {
-		p.net = prefix
-	}
-	if p.net != "" && !validNetName(p.net) {
-		return p, errDSNNetName
-	}
-	p.dbname, p.params, _ = strings.Cut(dsn[slash+1:], "?")
-	return p, nil
-}
-
-// validNetName reports whether s can be a network name: ASCII letters, digits and "._+-".
-func validNetName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '.' && c != '_' && c != '+' && c != '-' {
-			return false
-		}
-	}
-	return true
 }
 
 // plainParamName reports whether s is a name shown unquoted in errors (letters, digits, '_', '.', '$', '@').

@@ -1,6 +1,7 @@
 package rawmysql
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io/fs"
@@ -467,5 +468,14 @@ func TestFormatDSNNotNormalized(t *testing.T) {
 	assert.Equal(t, "tcp(h:1)/db", c.FormatDSN())
 }
 
-// nopTracer is a Tracer implementing no sub-interface, comparable with ==.
+// nopTracer is a Tracer that does nothing, comparable with ==.
 type nopTracer struct{ name string }
+
+func (*nopTracer) TraceQueryStart(ctx context.Context, _ TraceQueryStartData) context.Context {
+	return ctx
+}
+func (*nopTracer) TraceQueryEnd(context.Context, TraceQueryEndData) {}
+func (*nopTracer) TraceExecStart(ctx context.Context, _ TraceExecStartData) context.Context {
+	return ctx
+}
+func (*nopTracer) TraceExecEnd(context.Context, TraceExecEndData) {}

@@ -16,8 +16,6 @@ type ProtocolError = protocol.ProtocolError
 var (
 	// ErrConnBusy: a command was started while a result set was still open on the same connection.
 	ErrConnBusy = protocol.ErrConnBusy
-	// ErrArgsNotSupported is returned for queries with arguments until prepared statements are available.
-	ErrArgsNotSupported = errors.New("rawmysql: query arguments are not supported by this connection path")
 )
 
 // errConnUnusable is the cause logged when a command is refused because the connection was discarded

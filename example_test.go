@@ -247,8 +247,13 @@ func ExampleRegisterReaderHandler() {
 	// Output: 3 rows loaded, population 971056
 }
 
-// printTracer prints the statements the driver runs (a QueryTracer and an ExecTracer).
+// printTracer prints the statements the driver runs: a Tracer (queries and execs) without the optional
+// PrepareTracer and ConnectTracer.
 type printTracer struct{ mu sync.Mutex }
+
+// A compile-time check that printTracer is a Tracer: a misspelt method fails the build here instead of
+// tracing nothing. Assert the optional interfaces the same way (var _ rawmysql.PrepareTracer = ...).
+var _ rawmysql.Tracer = (*printTracer)(nil)
 
 func (p *printTracer) TraceQueryStart(ctx context.Context, d rawmysql.TraceQueryStartData) context.Context {
 	return ctx

@@ -80,6 +80,30 @@ func TestAuthDSNOptionsReachTheWire(t *testing.T) {
 		fake.Close()
 		assert.Equal(t, want, *got)
 	})
+	t.Run("serverPubKey deregistered after NewConnector", func(t *testing.T) {
+		// The key is resolved when the Config is parsed and the Connector made: deregistering the name later
+		// does not break the connections that Connector opens, with or without BeforeConnect (which normalizes
+		// its per-connection copy again).
+		for _, before := range []bool{false, true} {
+			RegisterServerPubKey("rm-test-key-gone", &key.PublicKey)
+			script, got := fullAuth(func(c *protocoltest.Conn, p []byte) []byte { return decrypt(p, c.Scramble()) })
+			fake := protocoltest.NewServer(t, script)
+			cfg, err := ParseDSN("app:" + pw + "@tcp(" + fake.Addr() + ")/?timeout=10s&serverPubKey=rm-test-key-gone")
+			require.NoError(t, err)
+			if before {
+				require.NoError(t, cfg.Apply(BeforeConnect(func(context.Context, *Config) error { return nil })))
+			}
+			connector := mustConnector(t, cfg)
+			DeregisterServerPubKey("rm-test-key-gone")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			dc, err := connector.Connect(ctx)
+			cancel()
+			require.NoError(t, err, "BeforeConnect: %v", before)
+			require.NoError(t, dc.Close())
+			fake.Close()
+			assert.Equal(t, want, *got, "BeforeConnect: %v", before)
+		}
+	})
 	t.Run("allowPublicKeyRetrieval", func(t *testing.T) {
 		script, got := fullAuth(func(c *protocoltest.Conn, p []byte) []byte {
 			if !bytes.Equal(p, []byte{0x02}) {

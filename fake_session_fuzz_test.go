@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 )
 
@@ -23,9 +24,7 @@ import (
 func fuzzFrames(seq byte, payloads ...[]byte) []byte {
 	var out []byte
 	for _, p := range payloads {
-		out = append(out, byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq)
-		out = append(out, p...)
-		seq++
+		out, seq = protocol.AppendPacket(out, seq, p)
 	}
 	return out
 }
@@ -41,7 +40,7 @@ func fuzzSessionSeeds() [][]byte {
 		protocoltest.TextRow(nil, []byte(""), nil, []byte("0.00")),
 		eof)
 	ok := fuzzFrames(1, protocoltest.OK(1, 7, protocoltest.StatusAutocommit, 0, ""))
-	prepOK := []byte{0x00, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0}
+	prepOK := (&protocol.StmtPrepareOK{StatementID: 1, NumColumns: 1, NumParams: 1}).AppendTo(nil)
 	prepare := fuzzFrames(1, prepOK, intCol, intCol)
 	binRow := append([]byte{0x00, 0x00}, binary.LittleEndian.AppendUint64(nil, 99)...)
 	execute := fuzzFrames(1, protocoltest.LenEncInt(1), intCol, binRow, eof)
@@ -93,7 +92,7 @@ func runFuzzSession(t testing.TB, reply []byte, mode uint8) []error {
 	cfg.ReadTimeout = 5 * time.Second
 	caps := protocoltest.DefaultCapabilities
 	if mode&4 != 0 {
-		caps &^= protocoltest.ClientDeprecateEOF
+		caps &^= protocol.ClientDeprecateEOF
 	}
 	stream := fuzzFrames(0, protocoltest.HandshakePacket(protocoltest.HandshakeOpts{Capabilities: caps}))
 	stream = append(stream, fuzzFrames(2, protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))...)

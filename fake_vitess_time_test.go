@@ -21,11 +21,11 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		version  string
-		caps     uint32
+		caps     protocol.Capability
 		wantType byte
 		want     []string // values of ts and of the zero time
 	}{
-		{"go-mysql-server default handshake", "8.0.33", protocoltest.DefaultCapabilities &^ protocoltest.ClientPSMultiResults, byte(protocol.TypeVarString),
+		{"go-mysql-server default handshake", "8.0.33", protocoltest.DefaultCapabilities &^ protocol.ClientPSMultiResults, byte(protocol.TypeVarString),
 			[]string{"2024-03-01 03:04:05.045", "0000-00-00"}},
 		{"version names vitess", "8.0.36-vitess", 0, byte(protocol.TypeVarString),
 			[]string{"2024-03-01 03:04:05.045", "0000-00-00"}},

@@ -311,7 +311,6 @@ type gtidState struct {
 	causal   bool   // wait for w before reads
 	waitedAt uint64 // w's generation the connection last waited for (or found nothing to wait for)
 	timeout  time.Duration
-	logErr   func(error)
 }
 
 // setupGTID prepares GTID tracking and causal reads for a new connection of connector.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/dsnparse"
 	"github.com/rawmysql/rawmysql/internal/testserver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -328,7 +329,7 @@ func assertConfigEqual(t testing.TB, want, got *Config) {
 func expConfig(mod func(c *Config)) *Config {
 	c := NewConfig()
 	c.Net = "tcp"
-	c.Addr = defaultTCPAddr
+	c.Addr = dsnparse.DefaultTCPAddr
 	if mod != nil {
 		mod(c)
 	}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/dsnparse"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -386,7 +387,7 @@ func (c *Config) normalizeHosts(prefix string) error {
 			if a == "" {
 				return errors.New(prefix + "empty host in the host list")
 			}
-			full, ok := withDefaultPort(a)
+			full, ok := dsnparse.WithDefaultPort(a)
 			if !ok {
 				return fmt.Errorf("%sinvalid TCP address %q in the host list (want host, host:port, IPv6 or [IPv6]:port)", prefix, a)
 			}
@@ -399,12 +400,9 @@ func (c *Config) normalizeHosts(prefix string) error {
 		return nil
 	}
 	if c.Addr == "" {
-		c.Addr = defaultTCPAddr
-		if c.Net == "tcp6" {
-			c.Addr = defaultTCP6Addr
-		}
+		c.Addr = dsnparse.DefaultAddr(c.Net)
 	}
-	addr, ok := withDefaultPort(c.Addr)
+	addr, ok := dsnparse.WithDefaultPort(c.Addr)
 	if !ok {
 		return errors.New(prefix + "invalid TCP address (want host, host:port, IPv6 or [IPv6]:port)")
 	}

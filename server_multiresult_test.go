@@ -107,7 +107,8 @@ func TestRawExecerQueryerAllResults(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
-		ex, ok := dc.(driver.Execer) //nolint:staticcheck // the interface go-sql-driver's README uses
+		//lint:ignore SA1019 the interface go-sql-driver's README uses
+		ex, ok := dc.(driver.Execer)
 		require.True(t, ok, "driver.Execer")
 		res, err := ex.Exec("INSERT INTO "+tbl+" (v) VALUES ('a'), ('b'); INSERT INTO "+tbl+" (v) VALUES ('c'), ('d'), ('e')", nil)
 		require.NoError(t, err)
@@ -124,7 +125,8 @@ func TestRawExecerQueryerAllResults(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []int64{1}, res.(Result).AllRowsAffected())
 
-		qr, ok := dc.(driver.Queryer) //nolint:staticcheck // the interface go-sql-driver's README uses
+		//lint:ignore SA1019 the interface go-sql-driver's README uses
+		qr, ok := dc.(driver.Queryer)
 		require.True(t, ok, "driver.Queryer")
 		for want := range []int64{6, 1} { // each query reports its own statements
 			rows, err := qr.Query("INSERT INTO "+tbl+" (v) VALUES ('f'); UPDATE "+tbl+" SET v = 'g' WHERE v <> 'g'; SELECT COUNT(*) FROM "+tbl, nil)

@@ -15,6 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Compile-time checks: a misspelt method would make recTracer miss an interface silently.
+var (
+	_ Tracer        = (*recTracer)(nil)
+	_ PrepareTracer = (*recTracer)(nil)
+	_ ConnectTracer = (*recTracer)(nil)
+	_ Tracer        = (*stmtOnlyTracer)(nil)
+)
+
 // recTracer records every trace call; it implements all four tracer interfaces.
 type recTracer struct {
 	mu       sync.Mutex
@@ -209,24 +217,38 @@ func indexOf(s []string, v string) int {
 	return -1
 }
 
-// execOnlyTracer implements only ExecTracer: queries are not traced, and nothing breaks.
-type execOnlyTracer struct{ n int }
+// stmtOnlyTracer implements Tracer (queries and execs) and none of the optional interfaces.
+type stmtOnlyTracer struct{ queries, execs int }
 
-func (e *execOnlyTracer) TraceExecStart(ctx context.Context, _ TraceExecStartData) context.Context {
-	e.n++
+func (s *stmtOnlyTracer) TraceQueryStart(ctx context.Context, _ TraceQueryStartData) context.Context {
+	s.queries++
 	return ctx
 }
-func (e *execOnlyTracer) TraceExecEnd(context.Context, TraceExecEndData) { e.n++ }
+func (s *stmtOnlyTracer) TraceQueryEnd(context.Context, TraceQueryEndData) { s.queries++ }
+func (s *stmtOnlyTracer) TraceExecStart(ctx context.Context, _ TraceExecStartData) context.Context {
+	s.execs++
+	return ctx
+}
+func (s *stmtOnlyTracer) TraceExecEnd(context.Context, TraceExecEndData) { s.execs++ }
 
+// A Tracer without PrepareTracer and ConnectTracer: prepares and connects are not traced, and nothing breaks.
+// (Before Tracer was typed this test used a tracer with only the exec methods; a Tracer now has both the query
+// and the exec methods, so that a misspelt one is a compile error.)
 func TestTracerPartialInterfaces(t *testing.T) {
-	tr := &execOnlyTracer{}
+	tr := &stmtOnlyTracer{}
 	db := openWithConfig(t, "", func(c *Config) { c.Tracer = tr })
 	db.SetMaxOpenConns(1)
 	var one int
 	require.NoError(t, db.QueryRow("SELECT 1").Scan(&one))
 	_, err := db.Exec("DO 1")
 	require.NoError(t, err)
-	assert.Equal(t, 2, tr.n, "one exec: start and end; the query is not traced")
+	st, err := db.Prepare("SELECT ?")
+	require.NoError(t, err)
+	require.NoError(t, st.QueryRow(2).Scan(&one))
+	require.NoError(t, st.Close())
+	assert.Equal(t, 2, one)
+	assert.Equal(t, 4, tr.queries, "two queries: start and end each")
+	assert.Equal(t, 2, tr.execs, "one exec: start and end")
 }
 
 func TestPacketTrace(t *testing.T) {

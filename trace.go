@@ -6,17 +6,23 @@ import (
 	"time"
 )
 
-// Tracer observes the operations of the driver, in the style of pgx's tracers. It is set as Config.Tracer (it has
-// no DSN form) and may implement any of QueryTracer, ExecTracer, PrepareTracer and ConnectTracer; the driver
-// checks which once per connection and calls only those. An OpenTelemetry span or a metrics adapter plugs in
-// here without rawmysql importing it (see examples/tracing).
+// Tracer observes the statements the driver runs, in the style of pgx's tracers. It is set as Config.Tracer (it
+// has no DSN form): it traces queries (QueryTracer) and execs (ExecTracer), and may also implement the optional
+// PrepareTracer and ConnectTracer, which the driver looks for once per connection. An OpenTelemetry span or a
+// metrics adapter plugs in here without rawmysql importing it (see examples/tracing).
+//
+// The optional interfaces are found by their method names, so a misspelt optional method traces nothing; a
+// compile-time assertion catches that, e.g. var _ rawmysql.PrepareTracer = (*myTracer)(nil).
 //
 // A Tracer is called from every goroutine that uses the *sql.DB, so it must be safe for concurrent use. The
 // context a Start method returns is passed to the matching End method and used for the operation itself, so a
 // tracer can carry a span from one to the other. The SQL text is passed as written, arguments as database/sql
 // converted them: a tracer exporting them must take care of secrets in them. Passwords are never passed.
 // The statements the driver sends on its own (BEGIN, COMMIT, ROLLBACK, session set-up) are not traced.
-type Tracer interface{}
+type Tracer interface {
+	QueryTracer
+	ExecTracer
+}
 
 // QueryTracer traces queries (DB.Query, DB.QueryRow, Stmt.Query and their Context forms). The End call comes
 // when the rows are closed, with the number of rows read, or at once when the query failed.
@@ -115,8 +121,7 @@ func resolveTracers(t Tracer) tracers {
 	if t == nil {
 		return tr
 	}
-	tr.query, _ = t.(QueryTracer)
-	tr.exec, _ = t.(ExecTracer)
+	tr.query, tr.exec = t, t
 	tr.prepare, _ = t.(PrepareTracer)
 	return tr
 }

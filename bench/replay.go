@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"sync"
+
+	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // Replay: a recording proxy sits between a driver and the real server and keeps, for every command the client
@@ -316,11 +318,8 @@ func (r *replayServer) serve(c net.Conn) {
 			r.last = string(b.in[:min(len(b.in), 64)])
 			r.mu.Unlock()
 			// ERR 1105 "no recorded answer", so the client fails instead of waiting.
-			msg := "replay: no recorded answer"
-			pkt := []byte{0, 0, 0, b.in[3] + 1, 0xff, 0x51, 0x04, '#', 'H', 'Y', '0', '0', '0'}
-			pkt = append(pkt, msg...)
-			n := len(pkt) - 4
-			pkt[0], pkt[1], pkt[2] = byte(n), byte(n>>8), byte(n>>16)
+			e := &protocol.ServerError{Number: 1105, SQLState: "HY000", Message: "replay: no recorded answer"}
+			pkt, _ := protocol.AppendPacket(nil, b.in[3]+1, protocol.AppendError(nil, e))
 			if _, err := c.Write(pkt); err != nil {
 				return
 			}

@@ -1,4 +1,4 @@
-package protocol
+package protocol_test
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,7 +80,7 @@ func serverTLS(t *testing.T) *tls.Config {
 
 // fakeConnect runs script on a fake server and connects to it with opts; it returns the client's error and
 // the script's first error (after the script ended).
-func fakeConnect(t *testing.T, opts Options, script func(c *protocoltest.Conn)) (clientErr, scriptErr error) {
+func fakeConnect(t *testing.T, opts protocol.Options, script func(c *protocoltest.Conn)) (clientErr, scriptErr error) {
 	t.Helper()
 	done := make(chan error, 1)
 	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
@@ -94,7 +95,7 @@ func fakeConnect(t *testing.T, opts Options, script func(c *protocoltest.Conn)) 
 	if opts.User == "" {
 		opts.User = "app"
 	}
-	pc, err := Connect(ctx, nc, opts)
+	pc, err := protocol.Connect(ctx, nc, opts)
 	if err == nil {
 		pc.Close()
 	} else {
@@ -111,8 +112,8 @@ func fakeConnect(t *testing.T, opts Options, script func(c *protocoltest.Conn)) 
 	return err, scriptErr
 }
 
-func baseOpts() Options {
-	return Options{Password: testPassword, AllowNativePasswords: true}
+func baseOpts() protocol.Options {
+	return protocol.Options{Password: testPassword, AllowNativePasswords: true}
 }
 
 var nul = []byte{0}
@@ -210,7 +211,7 @@ func TestCachingSHA2FullAuth(t *testing.T) {
 		cerr, _ := fakeConnect(t, baseOpts(), fullAuthScript(nil, func(c *protocoltest.Conn, p []byte) {
 			got = p
 		}))
-		var ae *AuthError
+		var ae *protocol.AuthError
 		require.ErrorAs(t, cerr, &ae)
 		assert.Contains(t, cerr.Error(), "allowPublicKeyRetrieval")
 		assert.Contains(t, cerr.Error(), "serverPubKey")
@@ -288,7 +289,7 @@ func TestSHA256Password(t *testing.T) {
 			c.WritePacket(protocoltest.AuthSwitch("sha256_password", append(protocoltest.DefaultScramble(), 0)))
 			sent = c.ReadPacket()
 		})
-		var ae *AuthError
+		var ae *protocol.AuthError
 		require.ErrorAs(t, cerr, &ae)
 		assert.Equal(t, "sha256_password", ae.Plugin)
 		assert.Nil(t, sent)
@@ -312,7 +313,7 @@ func TestClearPassword(t *testing.T) {
 	t.Run("refused over plain TCP", func(t *testing.T) {
 		var got []byte
 		cerr, _ := fakeConnect(t, baseOpts(), script(nil, &got))
-		var ue *UnsupportedPluginError
+		var ue *protocol.UnsupportedPluginError
 		require.ErrorAs(t, cerr, &ue)
 		assert.Contains(t, cerr.Error(), "allowCleartextPasswords")
 		assert.Contains(t, cerr.Error(), "plain TCP")
@@ -323,7 +324,7 @@ func TestClearPassword(t *testing.T) {
 		opts := baseOpts()
 		opts.TLS = &tls.Config{InsecureSkipVerify: true}
 		cerr, _ := fakeConnect(t, opts, script(serverTLS(t), &got))
-		var ue *UnsupportedPluginError
+		var ue *protocol.UnsupportedPluginError
 		require.ErrorAs(t, cerr, &ue)
 		assert.Nil(t, got)
 	})
@@ -332,7 +333,7 @@ func TestClearPassword(t *testing.T) {
 		opts := baseOpts()
 		opts.Unix = true
 		cerr, _ := fakeConnect(t, opts, script(nil, &got))
-		var ue *UnsupportedPluginError
+		var ue *protocol.UnsupportedPluginError
 		require.ErrorAs(t, cerr, &ue)
 		assert.Contains(t, cerr.Error(), "unix socket")
 		assert.Nil(t, got)
@@ -398,7 +399,7 @@ func TestEndlessAuthSwitchesAreBounded(t *testing.T) {
 			}
 		}
 	})
-	var pe *ProtocolError
+	var pe *protocol.ProtocolError
 	require.ErrorAs(t, cerr, &pe)
 	assert.Contains(t, cerr.Error(), "rounds")
 }
@@ -412,21 +413,21 @@ func TestMalformedAuthReplies(t *testing.T) {
 		steps  []reply
 		want   any // pointer to the error type expected
 	}{
-		{"empty packet", "caching_sha2_password", []reply{pkt([]byte{})}, new(*ProtocolError)},
-		{"truncated AuthMoreData", "caching_sha2_password", []reply{pkt([]byte{0x01})}, new(*ProtocolError)},
-		{"garbage AuthMoreData", "caching_sha2_password", []reply{pkt([]byte{0x01, 0x99})}, new(*ProtocolError)},
-		{"overlong status", "caching_sha2_password", []reply{pkt([]byte{0x01, 0x03, 0x03})}, new(*ProtocolError)},
-		{"second fast-auth status", "caching_sha2_password", []reply{pkt([]byte{0x01, 0x03}), pkt([]byte{0x01, 0x03})}, new(*ProtocolError)},
-		{"AuthMoreData for native", "mysql_native_password", []reply{pkt([]byte{0x01, 0x03})}, new(*ProtocolError)},
-		{"unknown header", "mysql_native_password", []reply{pkt([]byte{0x42, 1, 2, 3})}, new(*ProtocolError)},
-		{"switch without NUL", "mysql_native_password", []reply{pkt([]byte{0xfe, 'a', 'b'})}, new(*ProtocolError)},
-		{"switch to unknown plugin", "mysql_native_password", []reply{pkt(protocoltest.AuthSwitch("dialog", []byte("Password: ")))}, new(*UnsupportedPluginError)},
-		{"switch to old passwords", "mysql_native_password", []reply{pkt([]byte{0xfe})}, new(*UnsupportedPluginError)},
-		{"truncated OK", "mysql_native_password", []reply{pkt([]byte{0x00, 0xfc})}, new(*ProtocolError)},
+		{"empty packet", "caching_sha2_password", []reply{pkt([]byte{})}, new(*protocol.ProtocolError)},
+		{"truncated AuthMoreData", "caching_sha2_password", []reply{pkt([]byte{0x01})}, new(*protocol.ProtocolError)},
+		{"garbage AuthMoreData", "caching_sha2_password", []reply{pkt([]byte{0x01, 0x99})}, new(*protocol.ProtocolError)},
+		{"overlong status", "caching_sha2_password", []reply{pkt([]byte{0x01, 0x03, 0x03})}, new(*protocol.ProtocolError)},
+		{"second fast-auth status", "caching_sha2_password", []reply{pkt([]byte{0x01, 0x03}), pkt([]byte{0x01, 0x03})}, new(*protocol.ProtocolError)},
+		{"AuthMoreData for native", "mysql_native_password", []reply{pkt([]byte{0x01, 0x03})}, new(*protocol.ProtocolError)},
+		{"unknown header", "mysql_native_password", []reply{pkt([]byte{0x42, 1, 2, 3})}, new(*protocol.ProtocolError)},
+		{"switch without NUL", "mysql_native_password", []reply{pkt([]byte{0xfe, 'a', 'b'})}, new(*protocol.ProtocolError)},
+		{"switch to unknown plugin", "mysql_native_password", []reply{pkt(protocoltest.AuthSwitch("dialog", []byte("Password: ")))}, new(*protocol.UnsupportedPluginError)},
+		{"switch to old passwords", "mysql_native_password", []reply{pkt([]byte{0xfe})}, new(*protocol.UnsupportedPluginError)},
+		{"truncated OK", "mysql_native_password", []reply{pkt([]byte{0x00, 0xfc})}, new(*protocol.ProtocolError)},
 		{"cut mid-packet", "mysql_native_password", []reply{func(c *protocoltest.Conn) {
 			c.WriteRaw([]byte{10, 0, 0, c.Seq(), 0x00, 0x00})
 			c.Close()
-		}}, new(*IOError)},
+		}}, new(*protocol.IOError)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -457,7 +458,7 @@ func TestMalformedAuthReplies(t *testing.T) {
 				c.WritePacket(protocoltest.AuthMoreData(key))
 				c.ReadPacket()
 			}))
-			var pe *ProtocolError
+			var pe *protocol.ProtocolError
 			require.ErrorAs(t, cerr, &pe)
 		})
 	}
@@ -479,10 +480,10 @@ func TestExpiredPasswordAtLogin(t *testing.T) {
 		}
 		c.WritePacket(protocoltest.ERR(1862, "HY000", "Your password has expired. To log in you must change it using a client that supports expired passwords."))
 	})
-	var ee *ExpiredPasswordError
+	var ee *protocol.ExpiredPasswordError
 	require.ErrorAs(t, cerr, &ee)
 	assert.Equal(t, "app", ee.User)
-	var se *ServerError
+	var se *protocol.ServerError
 	require.ErrorAs(t, cerr, &se)
 	assert.Equal(t, uint16(1862), se.Number)
 }
@@ -493,7 +494,7 @@ func TestEd25519MatchesRFC8032(t *testing.T) {
 	pw := "0123456789abcdef0123456789abcdef"
 	priv := ed25519.NewKeyFromSeed([]byte(pw))
 	for _, nonce := range [][]byte{bytes.Repeat([]byte{7}, 32), make([]byte, 32), []byte("short")} {
-		got, err := SignEd25519(nonce, pw)
+		got, err := protocol.SignEd25519(nonce, pw)
 		require.NoError(t, err)
 		assert.Equal(t, ed25519.Sign(priv, nonce), got)
 	}
@@ -518,4 +519,33 @@ func TestEd25519NonceEndingInZero(t *testing.T) {
 	})
 	require.NoError(t, cerr)
 	require.NoError(t, serr)
+}
+
+// FuzzParsePublicKey: the server's PEM key is untrusted input. A key that parses is then used the way the
+// driver uses it, to encrypt a password; that may fail (a modulus too small for OAEP) but must not panic.
+func FuzzParsePublicKey(f *testing.F) {
+	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
+	f.Add([]byte("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n"))
+	// Real keys in both encodings, so the fuzzer starts from DER that parses.
+	pub := &serverKey(f).PublicKey
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(f, err)
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}))
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)}))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		k, err := protocol.ParsePublicKey(in)
+		if err != nil {
+			if k != nil {
+				t.Fatal("key with an error")
+			}
+			return
+		}
+		if k == nil {
+			t.Fatal("nil key without error")
+		}
+		ct, err := protocol.EncryptPassword("secret", []byte("0123456789abcdefghij"), k)
+		if err == nil && len(ct) != k.Size() {
+			t.Fatalf("ciphertext of %d bytes for a %d-byte modulus", len(ct), k.Size())
+		}
+	})
 }

@@ -179,7 +179,7 @@ func AppendLenEncInt(dst []byte, n uint64) []byte {
 		return append(dst, 0xfd, byte(n), byte(n>>8), byte(n>>16))
 	default:
 		dst = append(dst, 0xfe)
-		return binary.LittleEndian.AppendUint64(dst, n)
+		return AppendUint64(dst, n)
 	}
 }
 

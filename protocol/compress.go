@@ -204,8 +204,6 @@ func (z *compressor) readOne() error {
 	return nil
 }
 
-func init() { compressionHook = startCompression }
-
 // startCompression switches the connection to compressed packets (zlib), after the OK that ends
 // authentication.
 func startCompression(c *Conn) error {

@@ -3,16 +3,10 @@ package protocol
 import (
 	"bytes"
 	"compress/zlib"
-	"context"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
-	"net"
 	"testing"
-	"time"
 
-	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -66,10 +60,6 @@ func buildCompressed(t testing.TB, seq uint8, payload []byte, compress bool) []b
 	return append(h, data...)
 }
 
-func packetBytes(seq uint8, payload []byte) []byte {
-	return append([]byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}, payload...)
-}
-
 // rwBuffer is an io.ReadWriter over separate input and output buffers.
 type rwBuffer struct {
 	in  *bytes.Reader
@@ -104,7 +94,7 @@ func TestCompressedWriteFraming(t *testing.T) {
 	assert.Equal(t, uint8(1), pkts[0].seq)
 	assert.Equal(t, len(query)+4, pkts[0].ulen)
 	assert.Less(t, rw.out.Len(), len(query)/4, "the payload shrank")
-	assert.Equal(t, packetBytes(1, query), pkts[0].payload)
+	assert.Equal(t, frame(1, query), pkts[0].payload)
 
 	// A new command restarts both sequences.
 	f.resetSeq()
@@ -122,7 +112,7 @@ func TestCompressedWriteIncompressible(t *testing.T) {
 	pkts := parseCompressed(t, rw.out.Bytes())
 	require.Len(t, pkts, 1)
 	assert.Equal(t, 0, pkts[0].ulen, "sent as is when compression does not help")
-	assert.Equal(t, packetBytes(0, noise), pkts[0].payload)
+	assert.Equal(t, frame(0, noise), pkts[0].payload)
 }
 
 func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
@@ -143,7 +133,7 @@ func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
 		assert.LessOrEqual(t, len(p.payload), MaxPayloadLen)
 		stream = append(stream, p.payload...)
 	}
-	want := append(packetBytes(0, payload[:MaxPayloadLen]), packetBytes(1, payload[MaxPayloadLen:])...)
+	want, _ := AppendPacket(nil, 0, payload) // a MaxPayloadLen frame and the rest
 	require.True(t, bytes.Equal(want, stream), "the stream inside is the ordinary packet stream")
 
 	// Read it back through another compressed framer.
@@ -157,8 +147,8 @@ func TestCompressedLargeMultiPacketRoundTrip(t *testing.T) {
 func TestCompressedReadFraming(t *testing.T) {
 	ok := []byte{0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00}
 	row := bytes.Repeat([]byte("abcdefgh"), 100)
-	stream := packetBytes(1, ok)
-	stream = append(stream, packetBytes(2, row)...)
+	stream := frame(1, ok)
+	stream = append(stream, frame(2, row)...)
 	var in []byte
 	// Compressed packet 1: the OK and the first 100 bytes of the row packet, as is; packet 2: the rest, zlib.
 	in = append(in, buildCompressed(t, 1, stream[:len(ok)+4+100], false)...)
@@ -175,7 +165,7 @@ func TestCompressedReadFraming(t *testing.T) {
 }
 
 func TestCompressedReadMalformed(t *testing.T) {
-	inner := packetBytes(0, bytes.Repeat([]byte{'x'}, 200))
+	inner := frame(0, bytes.Repeat([]byte{'x'}, 200))
 	good := buildCompressed(t, 0, inner, true)
 	lying := append([]byte(nil), good...)
 	lying[4]++ // announce one byte more than the data holds
@@ -196,88 +186,6 @@ func TestCompressedReadMalformed(t *testing.T) {
 	}
 }
 
-// TestCompressedConnection runs a connection with compress negotiated against the fake server, which speaks
-// compressed packets by hand after the authentication OK.
-func TestCompressedConnection(t *testing.T) {
-	done := make(chan error, 1)
-	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocoltest.ClientCompress})
-		r := c.ExpectHandshakeResponse()
-		if r == nil {
-			return
-		}
-		if r.Capabilities&protocoltest.ClientCompress == 0 {
-			c.Errorf("client did not ask for compression")
-			return
-		}
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")) // last plain packet
-		nc := c.NetConn()
-		for i := 0; i < 2; i++ {
-			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
-			hdr := make([]byte, 7)
-			if _, err := io.ReadFull(nc, hdr); err != nil {
-				c.Errorf("read compressed header: %v", err)
-				return
-			}
-			clen := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
-			body := make([]byte, clen)
-			if _, err := io.ReadFull(nc, body); err != nil {
-				c.Errorf("read compressed payload: %v", err)
-				return
-			}
-			if hdr[3] != 0 || !bytes.Equal(hdr[4:7], []byte{0, 0, 0}) || !bytes.Equal(body, packetBytes(0, []byte{byte(ComPing)})) {
-				c.Errorf("command %d: unexpected compressed packet % x % x", i, hdr, body)
-				return
-			}
-			okp := protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")
-			if _, err := nc.Write(buildCompressed(t, 1, packetBytes(1, okp), false)); err != nil {
-				c.Errorf("write: %v", err)
-				return
-			}
-		}
-		done <- nil
-	})
-	nc, err := net.Dial("tcp", fake.Addr())
-	require.NoError(t, err)
-	pc, err := Connect(t.Context(), nc, Options{User: "u", AllowNativePasswords: true, Compress: true})
-	require.NoError(t, err)
-	defer pc.Close()
-	assert.True(t, pc.Compressed())
-	assert.True(t, pc.Capabilities().Has(ClientCompress))
-	require.NoError(t, pc.Ping(context.Background()))
-	require.NoError(t, pc.Ping(context.Background()))
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("script did not finish")
-	}
-	assert.Empty(t, fake.Errs())
-}
-
-func TestCompressionNotOfferedStaysPlain(t *testing.T) {
-	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{}) // no CLIENT_COMPRESS
-		r := c.ExpectHandshakeResponse()
-		if r == nil {
-			return
-		}
-		if r.Capabilities&protocoltest.ClientCompress != 0 {
-			c.Errorf("client asked for compression the server did not offer")
-		}
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-		if cmd, _ := c.ExpectCommand(); cmd == byte(ComPing) {
-			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-		}
-	})
-	nc, err := net.Dial("tcp", fake.Addr())
-	require.NoError(t, err)
-	pc, err := Connect(t.Context(), nc, Options{User: "u", AllowNativePasswords: true, Compress: true})
-	require.NoError(t, err)
-	defer pc.Close()
-	assert.False(t, pc.Compressed())
-	require.NoError(t, pc.Ping(context.Background()))
-}
-
 // FuzzCompressedRead feeds arbitrary bytes to the compressed read path: errors are fine, panics and runaway
 // allocations are not.
 func FuzzCompressedRead(f *testing.F) {
@@ -285,11 +193,11 @@ func FuzzCompressedRead(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0, 0xff, 0xff, 0xff})
 	var zb bytes.Buffer
 	zw := zlib.NewWriter(&zb)
-	_, _ = zw.Write(packetBytes(0, bytes.Repeat([]byte("abc"), 50)))
+	_, _ = zw.Write(frame(0, bytes.Repeat([]byte("abc"), 50)))
 	_ = zw.Close()
 	f.Add(append([]byte{byte(zb.Len()), 0, 0, 0, 154, 0, 0}, zb.Bytes()...))
 	// One packet split over two compressed packets, the second compressed; then a corrupt checksum.
-	split := packetBytes(3, bytes.Repeat([]byte("xyz"), 40))
+	split := frame(3, bytes.Repeat([]byte("xyz"), 40))
 	two := append(buildCompressed(f, 0, split[:10], false), buildCompressed(f, 1, split[10:], true)...)
 	f.Add(two)
 	bad := bytes.Clone(two)
@@ -353,33 +261,4 @@ func refDecompress(b []byte) []byte {
 		out = append(out, data...)
 	}
 	return out
-}
-
-// FuzzParsePublicKey: the server's PEM key is untrusted input. A key that parses is then used the way the
-// driver uses it, to encrypt a password; that may fail (a modulus too small for OAEP) but must not panic.
-func FuzzParsePublicKey(f *testing.F) {
-	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
-	f.Add([]byte("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n"))
-	// Real keys in both encodings, so the fuzzer starts from DER that parses.
-	pub := &serverKey(f).PublicKey
-	pkix, err := x509.MarshalPKIXPublicKey(pub)
-	require.NoError(f, err)
-	f.Add(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}))
-	f.Add(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)}))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		k, err := ParsePublicKey(in)
-		if err != nil {
-			if k != nil {
-				t.Fatal("key with an error")
-			}
-			return
-		}
-		if k == nil {
-			t.Fatal("nil key without error")
-		}
-		ct, err := EncryptPassword("secret", []byte("0123456789abcdefghij"), k)
-		if err == nil && len(ct) != k.Size() {
-			t.Fatalf("ciphertext of %d bytes for a %d-byte modulus", len(ct), k.Size())
-		}
-	})
 }

@@ -402,15 +402,11 @@ func (c *Conn) authLoop(plugin AuthPlugin, st *AuthState) error {
 
 // afterAuth switches on what the negotiated capabilities require once authentication is done.
 func (c *Conn) afterAuth() error {
-	if c.caps.Has(ClientCompress) && compressionHook != nil {
-		return compressionHook(c)
+	if c.caps.Has(ClientCompress) {
+		return startCompression(c)
 	}
-	c.caps &^= ClientCompress
 	return nil
 }
-
-// compressionHook installs protocol compression; set by compress.go when it is built in.
-var compressionHook func(c *Conn) error
 
 // Handshake returns the server's handshake.
 func (c *Conn) Handshake() *Handshake { return &c.hs }
@@ -690,7 +686,8 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 	}
 	c.f.interruptAt.Store(time.Now().Add(delay).UnixNano())
 	c.f.interrupted.Store(true)
-	killed, err := c.drain(ph, res)
+	// A reply that ends here, even with a server error, finished by itself: no kill was sent, none to clear.
+	_, err := c.drain(ph, res)
 	closed := c.State() == StateClosed // discarded meanwhile (e.g. a transaction whose statement was cancelled)
 	if err != nil && (closed || isInterrupt(err) && c.phase != phaseNone && !c.f.joining) {
 		// Still running (or unknown after a close): kill it, then wait for its reply unless closed.
@@ -714,6 +711,7 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 				grace = DefaultCancelGrace
 			}
 			c.f.interruptAt.Store(time.Now().Add(grace).UnixNano())
+			var killed bool
 			killed, err = c.drain(ph, res)
 			if err == nil && !killed {
 				err = c.clearKill()

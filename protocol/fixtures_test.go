@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"strings"
@@ -157,6 +158,8 @@ func TestOKPacket(t *testing.T) {
 	// The 0xFE form that ends a result set with CLIENT_DEPRECATE_EOF.
 	require.NoError(t, ok.Decode(unhex(t, "fe 00 00 0200 0000")))
 	require.Equal(t, StatusAutocommit, ok.Status)
+	require.Equal(t, unhex(t, "fe 00 00 0200 0000"), ok.AppendEOFTo(nil))
+	require.Equal(t, unhex(t, "ab fe 00 00 0200 0000"), ok.AppendEOFTo([]byte{0xab}), "appends after dst")
 
 	for _, bad := range []string{"", "00", "00 00", "00 00 00 02", "01 00 00 0200 0000", "00 fe01"} {
 		require.Error(t, ok.Decode(unhex(t, bad)), bad)
@@ -281,6 +284,10 @@ func TestAuthSwitchRequest(t *testing.T) {
 	require.NoError(t, p.Decode(raw))
 	require.Equal(t, "caching_sha2_password", p.Plugin)
 	require.Equal(t, []byte("0123456789abcdefghij"), p.Data)
+	require.Equal(t, raw, p.AppendTo(nil), "the scramble's NUL comes back")
+	// client_ed25519's 32-byte nonce is binary and written as is, even when it ends in a zero byte.
+	ed := AuthSwitchRequest{Plugin: "client_ed25519", Data: append(bytes.Repeat([]byte{7}, 31), 0)}
+	require.Equal(t, append(append([]byte{0xfe}, "client_ed25519\x00"...), ed.Data...), ed.AppendTo(nil))
 	require.NoError(t, p.Decode([]byte{0xfe}))
 	require.Equal(t, "mysql_old_password", p.Plugin)
 	require.Error(t, p.Decode([]byte{0xfe, 'a'})) // no NUL after plugin name

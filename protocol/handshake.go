@@ -267,3 +267,15 @@ func (p *AuthSwitchRequest) Decode(src []byte) error {
 	p.Data = append([]byte(nil), data...)
 	return r.err()
 }
+
+// AppendTo encodes the AuthSwitchRequest (used by tests and fake servers): 0xFE, the plugin name and a NUL, then
+// Data, followed by a NUL when Data is a 20-byte scramble (the NUL Decode removes).
+func (p *AuthSwitchRequest) AppendTo(dst []byte) []byte {
+	dst = append(dst, 0xfe)
+	dst = AppendNulString(dst, p.Plugin)
+	dst = append(dst, p.Data...)
+	if len(p.Data) == 20 {
+		dst = append(dst, 0)
+	}
+	return dst
+}

@@ -61,16 +61,15 @@ func (c *Conn) sendLocalInfile(name string) error {
 	if err != nil {
 		return err
 	}
-	if len(p) > 0 && p[0] == 0xff {
-		if se, ok := DecodeError(p).(*ServerError); ok {
-			_ = se // the server's complaint about an empty file adds nothing to ours
-		}
-	} else if len(p) > 0 && p[0] == 0x00 {
+	switch {
+	case len(p) > 0 && p[0] == 0xff:
+		// An ERR: the server's complaint about an empty file adds nothing to ours, which is returned.
+	case len(p) > 0 && p[0] == 0x00:
 		var ok OKPacket
 		if err := ok.Decode(p); err == nil {
 			c.noteOK(&ok)
 		}
-	} else {
+	default:
 		return protoErr("LOCAL INFILE reply", "unexpected packet with header 0x%02x", headByte(p))
 	}
 	return &LocalInfileError{Name: name, Err: herr, clean: true}

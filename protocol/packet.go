@@ -299,11 +299,26 @@ func (f *framer) writePacket(buf []byte) error {
 	}
 }
 
+// AppendPacket appends payload to dst framed as the protocol sends it: a 3-byte little-endian length and the
+// sequence id seq before each piece, pieces of MaxPayloadLen bytes followed by a shorter (possibly empty) one.
+// It returns the sequence id of the packet after these (seq plus the number of pieces, wrapping at 256). The
+// connection's own writes frame in place (framer.writePacket); fake servers and tests frame with this.
+func AppendPacket(dst []byte, seq uint8, payload []byte) ([]byte, uint8) {
+	for {
+		n := min(len(payload), MaxPayloadLen)
+		dst = append(dst, byte(n), byte(n>>8), byte(n>>16), seq)
+		dst = append(dst, payload[:n]...)
+		seq++
+		payload = payload[n:]
+		if n < MaxPayloadLen {
+			return dst, seq
+		}
+	}
+}
+
 // queueCommand frames payload as a whole command (sequence id 0) to be sent just before the next command.
 func (f *framer) queueCommand(payload []byte) {
-	n := len(payload)
-	f.queued = append(f.queued, byte(n), byte(n>>8), byte(n>>16), 0)
-	f.queued = append(f.queued, payload...)
+	f.queued, _ = AppendPacket(f.queued, 0, payload)
 	if f.trace != nil {
 		f.trace('>', 0, payload)
 	}

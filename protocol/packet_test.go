@@ -9,9 +9,37 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// frame builds one frame exactly as given: the header and payload, never split, so that tests can write
+// a 16 MiB piece and its continuation by hand (AppendPacket frames whole payloads).
 func frame(seq uint8, payload []byte) []byte {
 	n := len(payload)
 	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
+}
+
+// AppendPacket against hand-written headers, and against the connection's own framing of the same payloads.
+func TestAppendPacket(t *testing.T) {
+	out, next := AppendPacket([]byte{0xaa}, 0, []byte{0x0e})          // COM_PING after one byte already in dst
+	require.Equal(t, []byte{0xaa, 0x01, 0x00, 0x00, 0x00, 0x0e}, out) // length 1, sequence id 0, payload
+	require.Equal(t, uint8(1), next)
+
+	out, next = AppendPacket(nil, 255, nil) // an empty payload is one empty packet; the id wraps
+	require.Equal(t, []byte{0x00, 0x00, 0x00, 0xff}, out)
+	require.Equal(t, uint8(0), next)
+
+	for _, size := range []int{0, 300, MaxPayloadLen - 1, MaxPayloadLen, MaxPayloadLen + 5, 2 * MaxPayloadLen} {
+		payload := bytes.Repeat([]byte{'x'}, size)
+		got, next := AppendPacket(nil, 3, payload)
+		f, wire := newTestFramer(nil)
+		f.seq = 3
+		require.NoError(t, f.writePacket(append(f.startPacket(), payload...)))
+		require.True(t, bytes.Equal(wire.Bytes(), got), "size %d: same bytes as the connection writes", size)
+		require.Equal(t, f.seq, next, "size %d", size)
+		if size == MaxPayloadLen {
+			// A full piece, then the empty one that ends the payload: ff ff ff 03 ... 00 00 00 04.
+			require.Equal(t, []byte{0xff, 0xff, 0xff, 0x03}, got[:4])
+			require.Equal(t, []byte{0x00, 0x00, 0x00, 0x04}, got[len(got)-4:])
+		}
+	}
 }
 
 func newTestFramer(in []byte) (*framer, *bytes.Buffer) {

@@ -16,10 +16,7 @@ func (w *countingWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func qframe(seq byte, payload ...byte) []byte {
-	n := len(payload)
-	return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, payload...)
-}
+func qframe(seq byte, payload ...byte) []byte { return frame(seq, payload) }
 
 // Queued COM_STMT_CLOSEs leave in the same write as the next command, never inside a command already
 // under way, and before a large command in a write of their own.

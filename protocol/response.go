@@ -77,6 +77,15 @@ func (p *OKPacket) AppendTo(dst []byte) []byte {
 	return AppendLenEncString(dst, p.Info)
 }
 
+// AppendEOFTo encodes the OK packet with header 0xFE: the form that ends a result set when CLIENT_DEPRECATE_EOF
+// is in use (used by tests and fake servers).
+func (p *OKPacket) AppendEOFTo(dst []byte) []byte {
+	n := len(dst)
+	dst = p.AppendTo(dst)
+	dst[n] = 0xfe
+	return dst
+}
+
 // EOFPacket ends column definitions or rows when CLIENT_DEPRECATE_EOF is not in use (header 0xFE, < 9 bytes).
 // See https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_eof_packet.html.
 type EOFPacket struct {

@@ -17,11 +17,7 @@ import (
 func resultStream(cols []Column, errAt int) []byte {
 	var out []byte
 	seq := byte(1)
-	pkt := func(p []byte) {
-		out = append(out, byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq)
-		out = append(out, p...)
-		seq++
-	}
+	pkt := func(p []byte) { out, seq = AppendPacket(out, seq, p) }
 	pkt(AppendLenEncInt(nil, uint64(len(cols))))
 	for i := range cols {
 		if i == errAt {
@@ -115,11 +111,7 @@ func TestColumnDefinitionsDecodedOnce(t *testing.T) {
 func binaryStream(cols []Column, meta bool) []byte {
 	var out []byte
 	seq := byte(1)
-	pkt := func(p []byte) {
-		out = append(out, byte(len(p)), byte(len(p)>>8), byte(len(p)>>16), seq)
-		out = append(out, p...)
-		seq++
-	}
+	pkt := func(p []byte) { out, seq = AppendPacket(out, seq, p) }
 	flag := byte(0)
 	if meta {
 		flag = 1

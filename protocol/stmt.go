@@ -115,6 +115,16 @@ func (p *StmtPrepareOK) Decode(src []byte) error {
 	return r.err()
 }
 
+// AppendTo encodes the COM_STMT_PREPARE_OK packet (used by tests and fake servers).
+func (p *StmtPrepareOK) AppendTo(dst []byte) []byte {
+	dst = append(dst, 0x00)
+	dst = AppendUint32(dst, p.StatementID)
+	dst = AppendUint16(dst, p.NumColumns)
+	dst = AppendUint16(dst, p.NumParams)
+	dst = append(dst, 0x00) // reserved
+	return AppendUint16(dst, p.Warnings)
+}
+
 // CloseStmt sends COM_STMT_CLOSE (the server sends no reply).
 func (c *Conn) CloseStmt(ctx context.Context, id uint32) error {
 	var arg [4]byte
@@ -257,11 +267,11 @@ func AppendExecute(dst []byte, id uint32, params []Param) []byte {
 		p := &params[i]
 		switch p.Kind {
 		case ParamInt:
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(p.I))
+			dst = AppendUint64(dst, uint64(p.I))
 		case ParamUint:
-			dst = binary.LittleEndian.AppendUint64(dst, p.U)
+			dst = AppendUint64(dst, p.U)
 		case ParamDouble:
-			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(p.F))
+			dst = AppendUint64(dst, math.Float64bits(p.F))
 		case ParamString:
 			dst = AppendLenEncString(dst, p.S)
 		case ParamBytes:

@@ -22,6 +22,7 @@ func TestStmtPrepareOK(t *testing.T) {
 	var p StmtPrepareOK
 	require.NoError(t, p.Decode(raw))
 	require.Equal(t, StmtPrepareOK{StatementID: 1, NumColumns: 6, NumParams: 1}, p)
+	require.Equal(t, raw, p.AppendTo(nil))
 	for i := 0; i < 10; i++ {
 		require.Error(t, p.Decode(raw[:i]), "cut at %d", i)
 	}

@@ -254,15 +254,25 @@ func (s Spans) TraceConnectEnd(ctx context.Context, d rawmysql.TraceConnectEndDa
 // multi calls several tracers in order; each sees the context returned by the previous one.
 type multi struct{ ts []rawmysql.Tracer }
 
-// Multi combines tracers into one that calls each of them (those implementing the operation's interface).
+// Compile-time checks: each tracer here implements the optional interfaces too (a misspelt method would
+// otherwise trace nothing without a word).
+var (
+	_ rawmysql.PrepareTracer = (*Metrics)(nil)
+	_ rawmysql.ConnectTracer = (*Metrics)(nil)
+	_ rawmysql.PrepareTracer = Spans{}
+	_ rawmysql.ConnectTracer = Spans{}
+	_ rawmysql.PrepareTracer = multi{}
+	_ rawmysql.ConnectTracer = multi{}
+)
+
+// Multi combines tracers into one that calls each of them (for prepares and connects, those implementing
+// rawmysql.PrepareTracer or rawmysql.ConnectTracer).
 func Multi(tracers ...rawmysql.Tracer) rawmysql.Tracer { return multi{tracers} }
 
 // TraceQueryStart implements rawmysql.QueryTracer.
 func (m multi) TraceQueryStart(ctx context.Context, d rawmysql.TraceQueryStartData) context.Context {
 	for _, t := range m.ts {
-		if q, ok := t.(rawmysql.QueryTracer); ok {
-			ctx = q.TraceQueryStart(ctx, d)
-		}
+		ctx = t.TraceQueryStart(ctx, d)
 	}
 	return ctx
 }
@@ -270,18 +280,14 @@ func (m multi) TraceQueryStart(ctx context.Context, d rawmysql.TraceQueryStartDa
 // TraceQueryEnd implements rawmysql.QueryTracer.
 func (m multi) TraceQueryEnd(ctx context.Context, d rawmysql.TraceQueryEndData) {
 	for _, t := range m.ts {
-		if q, ok := t.(rawmysql.QueryTracer); ok {
-			q.TraceQueryEnd(ctx, d)
-		}
+		t.TraceQueryEnd(ctx, d)
 	}
 }
 
 // TraceExecStart implements rawmysql.ExecTracer.
 func (m multi) TraceExecStart(ctx context.Context, d rawmysql.TraceExecStartData) context.Context {
 	for _, t := range m.ts {
-		if e, ok := t.(rawmysql.ExecTracer); ok {
-			ctx = e.TraceExecStart(ctx, d)
-		}
+		ctx = t.TraceExecStart(ctx, d)
 	}
 	return ctx
 }
@@ -289,9 +295,7 @@ func (m multi) TraceExecStart(ctx context.Context, d rawmysql.TraceExecStartData
 // TraceExecEnd implements rawmysql.ExecTracer.
 func (m multi) TraceExecEnd(ctx context.Context, d rawmysql.TraceExecEndData) {
 	for _, t := range m.ts {
-		if e, ok := t.(rawmysql.ExecTracer); ok {
-			e.TraceExecEnd(ctx, d)
-		}
+		t.TraceExecEnd(ctx, d)
 	}
 }
 

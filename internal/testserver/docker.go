@@ -77,11 +77,9 @@ func testenvCommand(args ...string) (*exec.Cmd, error) {
 	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
 		return nil, fmt.Errorf("rawmysql: testserver: internal/testenv not found (%v); set %s", err, EnvTestenv)
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	cmd := exec.Command(goBin, append([]string{"run", "."}, args...)...)
+	// `go test` puts its own GOROOT/bin first on the test binary's PATH, so "go" is the toolchain running the
+	// tests.
+	cmd := exec.Command("go", append([]string{"run", "."}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	return cmd, nil

@@ -1,6 +1,9 @@
 package testserver
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // TLSFiles names the PEM files written by WriteTLSFiles.
 type TLSFiles = tlsFiles
@@ -16,3 +19,18 @@ func WriteTLSFiles(dir string) (TLSFiles, error) { return writeTLSFiles(dir) }
 func ProbeVersion(network, addr string, timeout time.Duration) (string, error) {
 	return probeHandshake(network, addr, timeout)
 }
+
+// Launch starts a new private server (mariadbd or mysqld, found as Get finds them) outside a test, for programs
+// such as the benchmarks in bench/. extraArgs are server options placed after this package's own, so that one
+// given here wins (e.g. "--max-allowed-packet=256M"). The caller must Close the server.
+func Launch(extraArgs ...string) (*Server, error) {
+	bin, err := findServerBinary()
+	if err != nil {
+		return nil, fmt.Errorf("rawmysql: testserver: %w", err)
+	}
+	return startPrivate(bin, extraArgs)
+}
+
+// Close stops a server started by Launch (or StartPrivate) and removes its directory; a container is removed.
+// A server named by RAWMYSQL_TEST_DSN is left alone. Safe to call more than once.
+func (s *Server) Close() error { return s.release() }

@@ -19,6 +19,7 @@ package testserver
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -274,7 +275,7 @@ func (s *Server) format(network, addr, params string) string {
 	b.WriteByte('(')
 	b.WriteString(addr)
 	b.WriteString(")/")
-	b.WriteString(s.DBName)
+	b.WriteString(url.PathEscape(s.DBName))
 	all := s.params
 	if params != "" {
 		if all != "" {

@@ -189,6 +189,10 @@ func TestParseEnvDSN(t *testing.T) {
 		{"u@unix/x", want{User: "u", Socket: "/tmp/mysql.sock", DBName: "x"}},
 		// The last '/' starts the database name; an unescaped '/' in a parameter value moves it.
 		{"u@tcp(h:1)/d?loc=Europe%2FBerlin", want{User: "u", Addr: "h:1", DBName: "d", params: "loc=Europe%2FBerlin"}},
+		// Read as the driver reads it (internal/dsnparse): unescaped slashes in a parameter value, as the driver's
+		// own docs allow for tls-ca, and a path-escaped database name.
+		{"u:p@tcp(h:1)/d?tls-ca=/etc/mysql/ca.pem", want{User: "u", Password: "p", Addr: "h:1", DBName: "d", params: "tls-ca=/etc/mysql/ca.pem"}},
+		{"u@tcp(h:1)/my%2Fdb", want{User: "u", Addr: "h:1", DBName: "my/db"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dsn, func(t *testing.T) {
@@ -232,6 +236,11 @@ func TestDSN(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "u:p@tcp(h:3307)/d?tls=true", env.DSN(""))
 	assert.Equal(t, "u:p@tcp(h:3307)/d?tls=true&parseTime=true", env.DSN("parseTime=true"))
+
+	// A database name that needs escaping goes back into the DSN escaped.
+	esc, err := parseEnvDSN("u@tcp(h:1)/my%2Fdb?tls-ca=/etc/ca.pem")
+	require.NoError(t, err)
+	assert.Equal(t, "u@tcp(h:1)/my%2Fdb?tls-ca=/etc/ca.pem", esc.DSN(""))
 
 	// A server known only by its socket.
 	sock, err := parseEnvDSN("u@unix(/x.sock)/d")

@@ -4,54 +4,24 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
-)
 
-// Capability flags, as the MySQL client/server protocol numbers them
-// (Protocol::CapabilityFlags).
-const (
-	ClientLongPassword               uint32 = 1 << 0  // new password hashing; MariaDB calls it CLIENT_MYSQL
-	ClientFoundRows                  uint32 = 1 << 1  // affected rows are found rows
-	ClientLongFlag                   uint32 = 1 << 2  // longer column flags
-	ClientConnectWithDB              uint32 = 1 << 3  // database name in the handshake response
-	ClientNoSchema                   uint32 = 1 << 4  // db.table.column not allowed
-	ClientCompress                   uint32 = 1 << 5  // zlib compression protocol
-	ClientODBC                       uint32 = 1 << 6  // ODBC client (no effect)
-	ClientLocalFiles                 uint32 = 1 << 7  // LOAD DATA LOCAL
-	ClientIgnoreSpace                uint32 = 1 << 8  // parser ignores spaces before '('
-	ClientProtocol41                 uint32 = 1 << 9  // the 4.1 protocol
-	ClientInteractive                uint32 = 1 << 10 // interactive timeout
-	ClientSSL                        uint32 = 1 << 11 // TLS after SSLRequest
-	ClientIgnoreSIGPIPE              uint32 = 1 << 12 // client side only
-	ClientTransactions               uint32 = 1 << 13 // status flags in EOF/OK
-	ClientReserved                   uint32 = 1 << 14 // unused
-	ClientSecureConnection           uint32 = 1 << 15 // 4.1 auth data with a length prefix
-	ClientMultiStatements            uint32 = 1 << 16 // several statements per COM_QUERY
-	ClientMultiResults               uint32 = 1 << 17 // several result sets per COM_QUERY
-	ClientPSMultiResults             uint32 = 1 << 18 // several result sets per COM_STMT_EXECUTE
-	ClientPluginAuth                 uint32 = 1 << 19 // pluggable authentication
-	ClientConnectAttrs               uint32 = 1 << 20 // connection attributes in the handshake response
-	ClientPluginAuthLenEncClientData uint32 = 1 << 21 // length-encoded auth response
-	ClientCanHandleExpiredPasswords  uint32 = 1 << 22 // sandbox mode for expired passwords
-	ClientSessionTrack               uint32 = 1 << 23 // session state tracking in OK
-	ClientDeprecateEOF               uint32 = 1 << 24 // OK (0xFE) instead of EOF after rows
-	ClientOptionalResultsetMetadata  uint32 = 1 << 25 // result set metadata may be omitted
-	ClientZstdCompressionAlgorithm   uint32 = 1 << 26 // zstd compression; 1 level byte in the response
-	ClientQueryAttributes            uint32 = 1 << 27 // query attributes in COM_QUERY
+	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // DefaultCapabilities is the capability set SendHandshake offers when
 // HandshakeOpts.Capabilities is zero: a modern MySQL 8 server without TLS
-// (ClientSSL is added when HandshakeOpts.TLS is set).
-const DefaultCapabilities = ClientLongPassword | ClientFoundRows | ClientLongFlag | ClientConnectWithDB |
-	ClientLocalFiles | ClientProtocol41 | ClientTransactions | ClientSecureConnection |
-	ClientMultiStatements | ClientMultiResults | ClientPSMultiResults | ClientPluginAuth |
-	ClientConnectAttrs | ClientPluginAuthLenEncClientData | ClientDeprecateEOF
+// (protocol.ClientSSL is added when HandshakeOpts.TLS is set).
+const DefaultCapabilities = protocol.ClientLongPassword | protocol.ClientFoundRows | protocol.ClientLongFlag | protocol.ClientConnectWithDB |
+	protocol.ClientLocalFiles | protocol.ClientProtocol41 | protocol.ClientTransactions | protocol.ClientSecureConnection |
+	protocol.ClientMultiStatements | protocol.ClientMultiResults | protocol.ClientPSMultiResults | protocol.ClientPluginAuth |
+	protocol.ClientConnectAttrs | protocol.ClientPluginAuthLenencClientData | protocol.ClientDeprecateEOF
 
 // Server status flags (SERVER_STATUS_flags_enum) most scripts need.
+// They are protocol's StatusFlag values as the uint16 the packet builders take.
 const (
-	StatusInTrans           uint16 = 0x0001 // a transaction is open
-	StatusAutocommit        uint16 = 0x0002 // autocommit is on
-	StatusMoreResultsExists uint16 = 0x0008 // another result set follows
+	StatusInTrans           = uint16(protocol.StatusInTrans)           // a transaction is open
+	StatusAutocommit        = uint16(protocol.StatusAutocommit)        // autocommit is on
+	StatusMoreResultsExists = uint16(protocol.StatusMoreResultsExists) // another result set follows
 )
 
 // HandshakeOpts configures the Handshake v10 packet SendHandshake writes. Zero
@@ -66,11 +36,11 @@ type HandshakeOpts struct {
 	// zeros to 12 bytes) and a NUL in part 2.
 	Scramble []byte
 	// Capabilities are the server's capability flags; default
-	// DefaultCapabilities. ClientSSL is added whenever TLS is set.
-	Capabilities uint32
+	// DefaultCapabilities. protocol.ClientSSL is added whenever TLS is set.
+	Capabilities protocol.Capability
 	// MariaDBCapabilities are MariaDB's extended capabilities, written in the
 	// last 4 reserved bytes; MariaDB clients read them only when Capabilities
-	// lacks ClientLongPassword (CLIENT_MYSQL). Default 0.
+	// lacks protocol.ClientLongPassword (CLIENT_MYSQL). Default 0.
 	MariaDBCapabilities uint32
 	// Charset is the server's default collation id (lower 8 bits); default 45
 	// (utf8mb4_general_ci).
@@ -78,9 +48,9 @@ type HandshakeOpts struct {
 	// Status is the server status; default StatusAutocommit.
 	Status uint16
 	// AuthPlugin names the plugin the scramble belongs to; default
-	// "mysql_native_password". Sent only with ClientPluginAuth.
+	// "mysql_native_password". Sent only with protocol.ClientPluginAuth.
 	AuthPlugin string
-	// TLS, if set, makes the server offer ClientSSL and lets
+	// TLS, if set, makes the server offer protocol.ClientSSL and lets
 	// ExpectHandshakeResponse upgrade the connection after an SSLRequest.
 	TLS *tls.Config
 }
@@ -111,7 +81,7 @@ func (o HandshakeOpts) withDefaults() HandshakeOpts {
 		o.Capabilities = DefaultCapabilities
 	}
 	if o.TLS != nil {
-		o.Capabilities |= ClientSSL
+		o.Capabilities |= protocol.ClientSSL
 	}
 	if o.Charset == 0 {
 		o.Charset = 45
@@ -162,17 +132,17 @@ func HandshakePacket(o HandshakeOpts) []byte {
 		part2 = append(part2, 0)
 	}
 	part2 = append(part2, 0)
-	if o.Capabilities&ClientPluginAuth != 0 {
+	if o.Capabilities&protocol.ClientPluginAuth != 0 {
 		b = append(b, byte(8+len(part2)))
 	} else {
 		b = append(b, 0)
 	}
 	b = append(b, 0, 0, 0, 0, 0, 0)
 	b = binary.LittleEndian.AppendUint32(b, o.MariaDBCapabilities)
-	if o.Capabilities&ClientSecureConnection != 0 {
+	if o.Capabilities&protocol.ClientSecureConnection != 0 {
 		b = append(b, part2...)
 	}
-	if o.Capabilities&ClientPluginAuth != 0 {
+	if o.Capabilities&protocol.ClientPluginAuth != 0 {
 		b = append(b, o.AuthPlugin...)
 		b = append(b, 0)
 	}
@@ -199,7 +169,7 @@ func (c *Conn) Scramble() []byte {
 
 // HandshakeResponse is a parsed Protocol::HandshakeResponse41.
 type HandshakeResponse struct {
-	Capabilities uint32 // client capability flags
+	Capabilities protocol.Capability // client capability flags
 	// MariaDBCapabilities are the last 4 bytes of the 23-byte filler, where
 	// MariaDB clients put extended capabilities (zero from MySQL clients).
 	MariaDBCapabilities uint32
@@ -216,7 +186,7 @@ type HandshakeResponse struct {
 }
 
 // ExpectHandshakeResponse reads the client's handshake response. If the client
-// first sends an SSLRequest (a 32-byte payload with ClientSSL set) and the
+// first sends an SSLRequest (a 32-byte payload with protocol.ClientSSL set) and the
 // handshake offered TLS, it upgrades the connection with tls.Server and reads
 // the real response over TLS; an SSLRequest without HandshakeOpts.TLS is an
 // error. It returns nil on any error (recorded in Err), including a malformed
@@ -227,7 +197,7 @@ func (c *Conn) ExpectHandshakeResponse() *HandshakeResponse {
 		return nil
 	}
 	ssl := false
-	if len(p) == 32 && binary.LittleEndian.Uint32(p)&ClientSSL != 0 {
+	if len(p) == 32 && protocol.Capability(binary.LittleEndian.Uint32(p)).Has(protocol.ClientSSL) {
 		if c.hs == nil || c.hs.TLS == nil {
 			c.Errorf("client sent an SSLRequest but the handshake offered no TLS")
 			return nil
@@ -284,33 +254,33 @@ func (c *Conn) upgradeTLS(cfg *tls.Config) bool {
 func ParseHandshakeResponse(p []byte) (*HandshakeResponse, error) {
 	r := &reader{b: p, what: "HandshakeResponse41"}
 	h := &HandshakeResponse{Raw: append([]byte(nil), p...)}
-	h.Capabilities = r.uint32()
+	h.Capabilities = protocol.Capability(r.uint32())
 	h.MaxPacket = r.uint32()
 	h.Charset = r.byte()
 	filler := r.bytes(23)
 	if r.err == nil {
 		h.MariaDBCapabilities = binary.LittleEndian.Uint32(filler[19:])
 	}
-	if r.err == nil && h.Capabilities&ClientProtocol41 == 0 {
+	if r.err == nil && h.Capabilities&protocol.ClientProtocol41 == 0 {
 		return nil, fmt.Errorf("rawmysql: protocoltest: handshake response without CLIENT_PROTOCOL_41 (capabilities %#x)", h.Capabilities)
 	}
 	h.User = string(r.nulString())
 	switch {
-	case h.Capabilities&ClientPluginAuthLenEncClientData != 0:
+	case h.Capabilities&protocol.ClientPluginAuthLenencClientData != 0:
 		h.AuthResponse = r.lenEncBytes()
-	case h.Capabilities&ClientSecureConnection != 0:
+	case h.Capabilities&protocol.ClientSecureConnection != 0:
 		h.AuthResponse = r.bytes(int(r.byte()))
 	default:
 		h.AuthResponse = r.nulString()
 	}
 	h.AuthResponse = append([]byte{}, h.AuthResponse...)
-	if h.Capabilities&ClientConnectWithDB != 0 {
+	if h.Capabilities&protocol.ClientConnectWithDB != 0 {
 		h.DB = string(r.nulString())
 	}
-	if h.Capabilities&ClientPluginAuth != 0 {
+	if h.Capabilities&protocol.ClientPluginAuth != 0 {
 		h.AuthPlugin = string(r.nulString())
 	}
-	if h.Capabilities&ClientConnectAttrs != 0 {
+	if h.Capabilities&protocol.ClientConnectAttrs != 0 {
 		h.Attrs = map[string]string{}
 		ar := &reader{b: r.lenEncBytes(), what: "HandshakeResponse41 attributes"}
 		for r.err == nil && ar.err == nil && len(ar.b) > 0 {
@@ -324,7 +294,7 @@ func ParseHandshakeResponse(p []byte) (*HandshakeResponse, error) {
 			r.err = ar.err
 		}
 	}
-	if h.Capabilities&ClientZstdCompressionAlgorithm != 0 {
+	if h.Capabilities&protocol.ClientZstdCompression != 0 {
 		h.ZstdLevel = r.byte()
 	}
 	if r.err == nil && len(r.b) > 0 {

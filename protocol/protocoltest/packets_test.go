@@ -109,7 +109,7 @@ func TestHandshakePacketLayout(t *testing.T) {
 	o := HandshakeOpts{
 		ServerVersion:       "5.5.5-10.11.6-MariaDB",
 		ConnID:              7,
-		Capabilities:        ClientProtocol41 | ClientSecureConnection | ClientPluginAuth,
+		Capabilities:        protocol.ClientProtocol41 | protocol.ClientSecureConnection | protocol.ClientPluginAuth,
 		MariaDBCapabilities: 0x1c,
 		Charset:             8,
 		Status:              0x22,
@@ -131,7 +131,7 @@ func TestHandshakePacketLayout(t *testing.T) {
 	assert.Equal(t, byte(21), p[1+22+4+8+1+2+1+2+2])
 
 	// Without PLUGIN_AUTH and SECURE_CONNECTION: data length 0, no part 2, no name.
-	p = HandshakePacket(HandshakeOpts{Capabilities: ClientProtocol41})
+	p = HandshakePacket(HandshakeOpts{Capabilities: protocol.ClientProtocol41})
 	fixed := 1 + len("8.0.36-fake") + 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2
 	require.Len(t, p, fixed+1+10)
 	assert.Equal(t, byte(0), p[fixed])
@@ -144,22 +144,22 @@ func TestHandshakePacketLayout(t *testing.T) {
 
 	// TLS adds CLIENT_SSL to explicit capabilities too.
 	p = HandshakePacket(HandshakeOpts{Capabilities: DefaultCapabilities, TLS: &tls.Config{}})
-	assert.NotZero(t, parseHandshake(t, p).caps&ClientSSL)
+	assert.NotZero(t, parseHandshake(t, p).caps&protocol.ClientSSL)
 }
 
 func TestCapabilityDefaults(t *testing.T) {
-	for _, f := range []uint32{ClientProtocol41, ClientSecureConnection, ClientPluginAuth, ClientPluginAuthLenEncClientData,
-		ClientConnectWithDB, ClientConnectAttrs, ClientTransactions, ClientMultiResults, ClientPSMultiResults,
-		ClientMultiStatements, ClientDeprecateEOF, ClientLongPassword, ClientLongFlag, ClientFoundRows, ClientLocalFiles} {
+	for _, f := range []protocol.Capability{protocol.ClientProtocol41, protocol.ClientSecureConnection, protocol.ClientPluginAuth, protocol.ClientPluginAuthLenencClientData,
+		protocol.ClientConnectWithDB, protocol.ClientConnectAttrs, protocol.ClientTransactions, protocol.ClientMultiResults, protocol.ClientPSMultiResults,
+		protocol.ClientMultiStatements, protocol.ClientDeprecateEOF, protocol.ClientLongPassword, protocol.ClientLongFlag, protocol.ClientFoundRows, protocol.ClientLocalFiles} {
 		assert.NotZero(t, DefaultCapabilities&f, "flag %#x", f)
 	}
-	assert.Zero(t, DefaultCapabilities&ClientSSL)
-	assert.Equal(t, uint32(0x00000200), ClientProtocol41)
-	assert.Equal(t, uint32(0x00000800), ClientSSL)
-	assert.Equal(t, uint32(0x00008000), ClientSecureConnection)
-	assert.Equal(t, uint32(0x00080000), ClientPluginAuth)
-	assert.Equal(t, uint32(0x00200000), ClientPluginAuthLenEncClientData)
-	assert.Equal(t, uint32(0x01000000), ClientDeprecateEOF)
+	assert.Zero(t, DefaultCapabilities&protocol.ClientSSL)
+	assert.Equal(t, protocol.Capability(0x00000200), protocol.ClientProtocol41)
+	assert.Equal(t, protocol.Capability(0x00000800), protocol.ClientSSL)
+	assert.Equal(t, protocol.Capability(0x00008000), protocol.ClientSecureConnection)
+	assert.Equal(t, protocol.Capability(0x00080000), protocol.ClientPluginAuth)
+	assert.Equal(t, protocol.Capability(0x00200000), protocol.ClientPluginAuthLenencClientData)
+	assert.Equal(t, protocol.Capability(0x01000000), protocol.ClientDeprecateEOF)
 }
 
 func TestAuthChecks(t *testing.T) {
@@ -191,9 +191,9 @@ func TestAuthChecks(t *testing.T) {
 
 // fullResponse is a HandshakeResponse41 with every optional field present.
 func fullResponse() []byte {
-	caps := ClientProtocol41 | ClientSecureConnection | ClientPluginAuthLenEncClientData | ClientConnectWithDB |
-		ClientPluginAuth | ClientConnectAttrs | ClientZstdCompressionAlgorithm
-	b := binary.LittleEndian.AppendUint32(nil, caps)
+	caps := protocol.ClientProtocol41 | protocol.ClientSecureConnection | protocol.ClientPluginAuthLenencClientData | protocol.ClientConnectWithDB |
+		protocol.ClientPluginAuth | protocol.ClientConnectAttrs | protocol.ClientZstdCompression
+	b := binary.LittleEndian.AppendUint32(nil, uint32(caps))
 	b = binary.LittleEndian.AppendUint32(b, 0x1000000)
 	b = append(b, 255)
 	b = append(b, make([]byte, 19)...)
@@ -235,12 +235,12 @@ func TestParseHandshakeResponse(t *testing.T) {
 
 	// Pre-4.1 responses are refused.
 	old := append([]byte(nil), p...)
-	binary.LittleEndian.PutUint32(old, ClientSecureConnection)
+	binary.LittleEndian.PutUint32(old, uint32(protocol.ClientSecureConnection))
 	_, err = ParseHandshakeResponse(old)
 	assert.ErrorContains(t, err, "CLIENT_PROTOCOL_41")
 
 	// Without SECURE_CONNECTION the auth response is NUL-terminated.
-	b := binary.LittleEndian.AppendUint32(nil, ClientProtocol41)
+	b := binary.LittleEndian.AppendUint32(nil, uint32(protocol.ClientProtocol41))
 	b = append(b, make([]byte, 4+1+23)...)
 	b = append(b, "u\x00pw\x00"...)
 	h, err = ParseHandshakeResponse(b)
@@ -250,21 +250,21 @@ func TestParseHandshakeResponse(t *testing.T) {
 	assert.Nil(t, h.Attrs)
 
 	// A 1-byte auth length that lies about the bytes present.
-	b = binary.LittleEndian.AppendUint32(nil, ClientProtocol41|ClientSecureConnection)
+	b = binary.LittleEndian.AppendUint32(nil, uint32(protocol.ClientProtocol41|protocol.ClientSecureConnection))
 	b = append(b, make([]byte, 4+1+23)...)
 	b = append(b, "u\x00\x14abc"...)
 	_, err = ParseHandshakeResponse(b)
 	assert.ErrorContains(t, err, "need 20 bytes")
 
 	// An invalid length-encoded prefix (0xff) in the attributes.
-	b = binary.LittleEndian.AppendUint32(nil, ClientProtocol41|ClientConnectAttrs)
+	b = binary.LittleEndian.AppendUint32(nil, uint32(protocol.ClientProtocol41|protocol.ClientConnectAttrs))
 	b = append(b, make([]byte, 4+1+23)...)
 	b = append(b, "u\x00\x00\x02\xff\x00"...)
 	_, err = ParseHandshakeResponse(b)
 	assert.ErrorContains(t, err, "invalid length-encoded integer")
 
 	// A huge lenenc length does not allocate.
-	b = binary.LittleEndian.AppendUint32(nil, ClientProtocol41|ClientPluginAuthLenEncClientData)
+	b = binary.LittleEndian.AppendUint32(nil, uint32(protocol.ClientProtocol41|protocol.ClientPluginAuthLenencClientData))
 	b = append(b, make([]byte, 4+1+23)...)
 	b = append(b, "u\x00\xfe\xff\xff\xff\xff\xff\xff\xff\x7f"...)
 	_, err = ParseHandshakeResponse(b)
@@ -273,9 +273,9 @@ func TestParseHandshakeResponse(t *testing.T) {
 
 func FuzzParseHandshakeResponse(f *testing.F) {
 	f.Add(fullResponse())
-	f.Add(response41(ClientProtocol41|ClientSecureConnection|ClientPluginAuth|ClientConnectWithDB|ClientConnectAttrs,
+	f.Add(response41(protocol.ClientProtocol41|protocol.ClientSecureConnection|protocol.ClientPluginAuth|protocol.ClientConnectWithDB|protocol.ClientConnectAttrs,
 		"bob", []byte("12345678901234567890"), "test", "mysql_native_password", [][2]string{{"a", "b"}}))
-	f.Add(sslRequest(ClientProtocol41 | ClientSSL))
+	f.Add(sslRequest(protocol.ClientProtocol41 | protocol.ClientSSL))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		h, err := ParseHandshakeResponse(p)
 		if err != nil {
@@ -287,7 +287,7 @@ func FuzzParseHandshakeResponse(f *testing.F) {
 		if string(h.Raw) != string(p) {
 			t.Fatal("Raw differs from the input")
 		}
-		if h.Capabilities&ClientProtocol41 == 0 {
+		if h.Capabilities&protocol.ClientProtocol41 == 0 {
 			t.Fatal("accepted a response without CLIENT_PROTOCOL_41")
 		}
 		// The driver's own decoder (written separately) must read the same fields from what this one accepts.
@@ -295,7 +295,7 @@ func FuzzParseHandshakeResponse(f *testing.F) {
 		if err := d.Decode(p); err != nil {
 			t.Fatalf("protocol.HandshakeResponse.Decode rejects what ParseHandshakeResponse accepts: %v", err)
 		}
-		if uint32(d.Capabilities) != h.Capabilities || d.MaxPacketSize != h.MaxPacket || d.Charset != h.Charset ||
+		if d.Capabilities != h.Capabilities || d.MaxPacketSize != h.MaxPacket || d.Charset != h.Charset ||
 			d.User != h.User || !bytes.Equal(d.AuthResponse, h.AuthResponse) || d.Database != h.DB ||
 			d.AuthPlugin != h.AuthPlugin || d.MariaDBCaps != h.MariaDBCapabilities {
 			t.Fatalf("decoders disagree: %+v vs %+v", d, h)

@@ -7,9 +7,11 @@
 // real server will not show on demand (every auth branch, malformed replies,
 // cuts mid-packet).
 //
-// The package frames packets itself (3-byte little-endian length, 1-byte
-// sequence id, 16 MiB splitting) and does not import the driver, so both the
-// root package and protocol/ can use it in their tests.
+// Packets are framed and encoded with protocol's own encoders (AppendPacket,
+// OKPacket.AppendTo, Column.AppendTo, ...), each checked against captured bytes
+// in protocol's fixture tests. The package imports protocol but not the driver:
+// the root package's tests and protocol's external tests (package protocol_test)
+// use it.
 //
 // Every Conn method records the first failure instead of panicking or calling
 // t.Fatal; after a failure the I/O methods do nothing (reads return nil), so a
@@ -28,16 +30,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // DefaultTimeout is the deadline each Conn I/O operation gets unless
 // Conn.SetTimeout chose another.
 const DefaultTimeout = 10 * time.Second
-
-// maxPayload is the largest payload one packet frame carries; a payload of this
-// length or more continues in the next frame (a final frame shorter than this,
-// possibly empty, ends it).
-const maxPayload = 0xFFFFFF
 
 // Server is a fake MySQL server listening on 127.0.0.1 on a free port. It runs
 // its script for each accepted connection in its own goroutine.
@@ -264,22 +263,10 @@ func (c *Conn) WritePacket(payload []byte) {
 	if nc == nil {
 		return
 	}
-	for {
-		n := len(payload)
-		if n > maxPayload {
-			n = maxPayload
-		}
-		hdr := []byte{byte(n), byte(n >> 8), byte(n >> 16), c.seq}
-		c.seq++
-		bufs := net.Buffers{hdr, payload[:n]}
-		if _, err := bufs.WriteTo(nc); err != nil {
-			c.fail(fmt.Errorf("rawmysql: protocoltest: write packet: %w", err))
-			return
-		}
-		payload = payload[n:]
-		if n < maxPayload {
-			return
-		}
+	var out []byte
+	out, c.seq = protocol.AppendPacket(nil, c.seq, payload)
+	if _, err := nc.Write(out); err != nil {
+		c.fail(fmt.Errorf("rawmysql: protocoltest: write packet: %w", err))
 	}
 }
 
@@ -330,7 +317,7 @@ func (c *Conn) ReadPacket() []byte {
 			c.fail(fmt.Errorf("rawmysql: protocoltest: read packet payload (%d bytes): %w", n, err))
 			return nil
 		}
-		if n < maxPayload {
+		if n < protocol.MaxPayloadLen {
 			if payload == nil {
 				payload = []byte{}
 			}
@@ -390,6 +377,6 @@ func (c *Conn) answerVars(query string) bool {
 		cols[i] = Column{Name: it, Type: 253, Charset: 45}
 		row[i] = []byte(v)
 	}
-	c.SendResultSet(cols, [][][]byte{row}, c.hs == nil || c.hs.Capabilities&ClientDeprecateEOF != 0)
+	c.SendResultSet(cols, [][][]byte{row}, c.hs == nil || c.hs.Capabilities&protocol.ClientDeprecateEOF != 0)
 	return true
 }

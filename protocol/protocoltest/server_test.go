@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,7 +104,7 @@ type handshake struct {
 	version  string
 	connID   uint32
 	scramble []byte
-	caps     uint32
+	caps     protocol.Capability
 	charset  uint8
 	status   uint16
 	plugin   string
@@ -122,10 +123,10 @@ func parseHandshake(t *testing.T, p []byte) handshake {
 	h.connID = binary.LittleEndian.Uint32(p)
 	h.scramble = append([]byte(nil), p[4:12]...)
 	require.Equal(t, byte(0), p[12], "filler")
-	h.caps = uint32(binary.LittleEndian.Uint16(p[13:]))
+	h.caps = protocol.Capability(binary.LittleEndian.Uint16(p[13:]))
 	h.charset = p[15]
 	h.status = binary.LittleEndian.Uint16(p[16:])
-	h.caps |= uint32(binary.LittleEndian.Uint16(p[18:])) << 16
+	h.caps |= protocol.Capability(binary.LittleEndian.Uint16(p[18:])) << 16
 	dataLen := int(p[20])
 	require.Equal(t, make([]byte, 6), p[21:27], "reserved")
 	h.mariaCap = binary.LittleEndian.Uint32(p[27:])
@@ -153,21 +154,21 @@ func clientNative(scramble []byte, pw string) []byte {
 }
 
 // response41 builds a HandshakeResponse41 payload by hand.
-func response41(caps uint32, user string, auth []byte, db, plugin string, attrs [][2]string) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, caps)
+func response41(caps protocol.Capability, user string, auth []byte, db, plugin string, attrs [][2]string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(caps))
 	b = binary.LittleEndian.AppendUint32(b, 1<<24)
 	b = append(b, 45)
 	b = append(b, make([]byte, 23)...)
 	b = append(append(b, user...), 0)
 	b = append(b, byte(len(auth)))
 	b = append(b, auth...)
-	if caps&ClientConnectWithDB != 0 {
+	if caps&protocol.ClientConnectWithDB != 0 {
 		b = append(append(b, db...), 0)
 	}
-	if caps&ClientPluginAuth != 0 {
+	if caps&protocol.ClientPluginAuth != 0 {
 		b = append(append(b, plugin...), 0)
 	}
-	if caps&ClientConnectAttrs != 0 {
+	if caps&protocol.ClientConnectAttrs != 0 {
 		var a []byte
 		for _, kv := range attrs {
 			a = append(a, byte(len(kv[0])))
@@ -217,12 +218,12 @@ func TestHandshakeAuthAndQuery(t *testing.T) {
 	assert.Equal(t, uint32(42), hs.connID)
 	assert.Equal(t, DefaultScramble(), hs.scramble)
 	assert.Equal(t, DefaultCapabilities, hs.caps)
-	assert.Zero(t, hs.caps&ClientSSL, "no TLS offered without a TLS config")
+	assert.Zero(t, hs.caps&protocol.ClientSSL, "no TLS offered without a TLS config")
 	assert.Equal(t, uint8(45), hs.charset)
 	assert.Equal(t, StatusAutocommit, hs.status)
 	assert.Equal(t, "mysql_native_password", hs.plugin)
 
-	caps := ClientProtocol41 | ClientSecureConnection | ClientPluginAuth | ClientConnectWithDB | ClientConnectAttrs | ClientDeprecateEOF
+	caps := protocol.ClientProtocol41 | protocol.ClientSecureConnection | protocol.ClientPluginAuth | protocol.ClientConnectWithDB | protocol.ClientConnectAttrs | protocol.ClientDeprecateEOF
 	cl.write(response41(caps, "bob", clientNative(hs.scramble, "secret"), "test", "mysql_native_password",
 		[][2]string{{"_client_name", "rawmysql"}, {"_os", "linux"}}))
 	assert.Equal(t, []byte{0, 0, 0, 2, 0, 0, 0}, cl.read(), "OK after auth, seq 2")
@@ -266,7 +267,7 @@ func TestWrongPasswordGetsERR(t *testing.T) {
 	cl := dialClient(t, srv.Addr())
 	hs := parseHandshake(t, cl.read())
 	assert.Equal(t, []byte("abcdefghijklmnopqrst"), hs.scramble)
-	cl.write(response41(ClientProtocol41|ClientSecureConnection, "bob", clientNative(hs.scramble, "wrong"), "", "", nil))
+	cl.write(response41(protocol.ClientProtocol41|protocol.ClientSecureConnection, "bob", clientNative(hs.scramble, "wrong"), "", "", nil))
 	want := append([]byte{0xff, 0x15, 0x04, '#'}, "28000Access denied"...)
 	assert.Equal(t, want, cl.read())
 }
@@ -459,24 +460,21 @@ func TestWriteRawAndSeq(t *testing.T) {
 func TestSSLRequestWithoutTLS(t *testing.T) {
 	got := make(chan error, 1)
 	srv := NewServer(t, func(c *Conn) {
-		c.SendHandshake(HandshakeOpts{Capabilities: DefaultCapabilities | ClientSSL})
+		c.SendHandshake(HandshakeOpts{Capabilities: DefaultCapabilities | protocol.ClientSSL})
 		assert.Nil(t, c.ExpectHandshakeResponse())
 		got <- c.Err()
 	})
 	cl := dialClient(t, srv.Addr())
 	hs := parseHandshake(t, cl.read())
-	assert.NotZero(t, hs.caps&ClientSSL, "explicit capabilities are sent as given")
-	cl.write(sslRequest(ClientProtocol41 | ClientSSL | ClientSecureConnection))
+	assert.NotZero(t, hs.caps&protocol.ClientSSL, "explicit capabilities are sent as given")
+	cl.write(sslRequest(protocol.ClientProtocol41 | protocol.ClientSSL | protocol.ClientSecureConnection))
 	err := <-got
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "SSLRequest")
 }
 
-func sslRequest(caps uint32) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, caps)
-	b = binary.LittleEndian.AppendUint32(b, 1<<24)
-	b = append(b, 45)
-	return append(b, make([]byte, 23)...)
+func sslRequest(caps protocol.Capability) []byte {
+	return protocol.AppendSSLRequest(nil, caps, 1<<24, 45, 0)
 }
 
 // selfSigned returns a server TLS config with a fresh self-signed certificate
@@ -524,10 +522,10 @@ func TestTLSUpgrade(t *testing.T) {
 	})
 	cl := dialClient(t, srv.Addr())
 	hs := parseHandshake(t, cl.read())
-	require.NotZero(t, hs.caps&ClientSSL, "TLS config offers SSL")
+	require.NotZero(t, hs.caps&protocol.ClientSSL, "TLS config offers SSL")
 	assert.Equal(t, "caching_sha2_password", hs.plugin)
 
-	caps := ClientProtocol41 | ClientSSL | ClientSecureConnection | ClientPluginAuth
+	caps := protocol.ClientProtocol41 | protocol.ClientSSL | protocol.ClientSecureConnection | protocol.ClientPluginAuth
 	cl.write(sslRequest(caps))
 	tc := tls.Client(cl.nc, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
 	require.NoError(t, tc.Handshake())

@@ -382,13 +382,12 @@ func (w *connState) server(p []byte) (string, string, []span) {
 			w.phase = phIdle
 			return w.errOr("ERR", protocol.DecodeError(p))
 		}
-		if len(p) < 12 {
+		var ok protocol.StmtPrepareOK
+		if err := ok.Decode(p); err != nil {
 			w.phase = phIdle
-			return "COM_STMT_PREPARE_OK?", "short packet", nil
+			return "COM_STMT_PREPARE_OK?", err.Error(), nil
 		}
-		id := binary.LittleEndian.Uint32(p[1:])
-		cols, params := int(binary.LittleEndian.Uint16(p[5:])), int(binary.LittleEndian.Uint16(p[7:]))
-		warnings := binary.LittleEndian.Uint16(p[10:])
+		cols, params := int(ok.NumColumns), int(ok.NumParams)
 		w.left, w.prepCols, w.afterDefs = params, cols, phIdle
 		w.phase = phDefs
 		if params == 0 {
@@ -397,7 +396,7 @@ func (w *connState) server(p []byte) (string, string, []span) {
 		if w.left == 0 {
 			w.phase = phIdle
 		}
-		return "COM_STMT_PREPARE_OK", fmt.Sprintf("stmt_id=%d columns=%d params=%d warnings=%d", id, cols, params, warnings), nil
+		return "COM_STMT_PREPARE_OK", fmt.Sprintf("stmt_id=%d columns=%d params=%d warnings=%d", ok.StatementID, cols, params, ok.Warnings), nil
 	case phDefs:
 		var col protocol.Column
 		if err := col.Decode(p); err != nil {
@@ -420,7 +419,7 @@ func (w *connState) server(p []byte) (string, string, []span) {
 		case p[0] == 0xff:
 			w.phase = phIdle
 			return w.errOr("ERR", protocol.DecodeError(p))
-		case p[0] == 0xfe && (len(p) < 9 || w.deprecateEOF() && len(p) < protocol.MaxPayloadLen):
+		case protocol.IsEOFPacket(p, w.deprecateEOF()):
 			kind, fields, m := w.eofOrOK(p, true)
 			if w.status&protocol.StatusMoreResultsExists != 0 {
 				w.phase = phHeader

@@ -1,0 +1,100 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rawmysql/rawmysql/protocol"
+	"github.com/rawmysql/rawmysql/protocol/protocoltest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Compression against the scripted fake server (an external test package: protocoltest builds its packets with
+// protocol's encoders).
+
+// TestCompressedConnection runs a connection with compress negotiated against the fake server, which speaks
+// compressed packets by hand after the authentication OK.
+func TestCompressedConnection(t *testing.T) {
+	done := make(chan error, 1)
+	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocol.ClientCompress})
+		r := c.ExpectHandshakeResponse()
+		if r == nil {
+			return
+		}
+		if r.Capabilities&protocol.ClientCompress == 0 {
+			c.Errorf("client did not ask for compression")
+			return
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")) // last plain packet
+		nc := c.NetConn()
+		for i := 0; i < 2; i++ {
+			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+			hdr := make([]byte, 7)
+			if _, err := io.ReadFull(nc, hdr); err != nil {
+				c.Errorf("read compressed header: %v", err)
+				return
+			}
+			clen := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+			body := make([]byte, clen)
+			if _, err := io.ReadFull(nc, body); err != nil {
+				c.Errorf("read compressed payload: %v", err)
+				return
+			}
+			if hdr[3] != 0 || !bytes.Equal(hdr[4:7], []byte{0, 0, 0}) || !bytes.Equal(body, protocol.PacketBytes(0, []byte{byte(protocol.ComPing)})) {
+				c.Errorf("command %d: unexpected compressed packet % x % x", i, hdr, body)
+				return
+			}
+			okp := protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")
+			if _, err := nc.Write(protocol.BuildCompressed(t, 1, protocol.PacketBytes(1, okp), false)); err != nil {
+				c.Errorf("write: %v", err)
+				return
+			}
+		}
+		done <- nil
+	})
+	nc, err := net.Dial("tcp", fake.Addr())
+	require.NoError(t, err)
+	pc, err := protocol.Connect(t.Context(), nc, protocol.Options{User: "u", AllowNativePasswords: true, Compress: true})
+	require.NoError(t, err)
+	defer pc.Close()
+	assert.True(t, pc.Compressed())
+	assert.True(t, pc.Capabilities().Has(protocol.ClientCompress))
+	require.NoError(t, pc.Ping(context.Background()))
+	require.NoError(t, pc.Ping(context.Background()))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("script did not finish")
+	}
+	assert.Empty(t, fake.Errs())
+}
+
+func TestCompressionNotOfferedStaysPlain(t *testing.T) {
+	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{}) // no CLIENT_COMPRESS
+		r := c.ExpectHandshakeResponse()
+		if r == nil {
+			return
+		}
+		if r.Capabilities&protocol.ClientCompress != 0 {
+			c.Errorf("client asked for compression the server did not offer")
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		if cmd, _ := c.ExpectCommand(); cmd == byte(protocol.ComPing) {
+			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		}
+	})
+	nc, err := net.Dial("tcp", fake.Addr())
+	require.NoError(t, err)
+	pc, err := protocol.Connect(t.Context(), nc, protocol.Options{User: "u", AllowNativePasswords: true, Compress: true})
+	require.NoError(t, err)
+	defer pc.Close()
+	assert.False(t, pc.Compressed())
+	require.NoError(t, pc.Ping(context.Background()))
+}
