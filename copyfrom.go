@@ -295,7 +295,6 @@ type copyReader struct {
 	buf  []byte
 	off  int
 	done bool
-	vals []any
 }
 
 func (r *copyReader) Close() error { return nil }
