@@ -44,7 +44,7 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test test-ha deps fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
+.PHONY: run test test-ha deps deps-ha fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -77,7 +77,7 @@ HA_RUN ?= ^Test(HA|Replication|Galera)
 HA_PACKAGES ?= . ./internal/testserver
 
 ## test-ha: race-test the cluster tests (failover, target servers, Galera, replication) under build tag ha
-test-ha: deps
+test-ha: deps deps-ha
 	GOWORK=off $(GO) test -tags ha $(TESTFLAGS) -timeout $(TEST_TIMEOUT) -run '$(HA_RUN)' -v $(HA_PACKAGES)
 
 ## testenv: build internal/testenv, which starts the Docker test servers through dockertest
@@ -117,6 +117,18 @@ compat-servers:
 		| grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|PASS|FAIL|ok)'
 
 ## deps: make sure a MariaDB server binary is installed for the private test servers (installs it when root)
+## deps-ha: Galera's provider and rsync (its state transfer) for make test-ha, installed as root when missing
+deps-ha:
+	@if [ -e /usr/lib/galera/libgalera_smm.so ] && command -v rsync >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "== installing galera-4 and rsync for the cluster tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y galera-4 rsync; \
+	else \
+		echo "note: galera-4 or rsync missing; the Galera tests will skip (run make as root to install them)"; \
+	fi
+
 deps:
 	@if command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 \
 		|| [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; then \
