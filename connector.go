@@ -25,12 +25,17 @@ type Connector struct {
 	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
 	stmtBudget *stmtBudget
 	side       *sidePool // idle KILL side connections (cancel.go)
+	// spares holds connections recycled after a cancelled command (spare.go); nil with a BeforeConnect hook.
+	spares *sparePool
 }
 
-// Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
-// the Connector are closed by database/sql itself.
+// Close closes the idle KILL side connections and the spare connections; database/sql calls it from
+// DB.Close. Connections opened by the Connector are closed by database/sql itself.
 func (c *Connector) Close() error {
 	c.side.close()
+	if c.spares != nil {
+		c.spares.close()
+	}
 	return nil
 }
 
@@ -44,7 +49,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}}
+	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{}}
 }
 
 // Driver returns the rawmysql Driver.
@@ -58,6 +63,10 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 			return nil, err
 		}
 		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
+	} else if err := ctx.Err(); err != nil {
+		return nil, err
+	} else if sc := c.spares.take(); sc != nil {
+		return sc, nil // a connection recycled after a cancel, proven clean (spare.go)
 	}
 	cfg := c.cfg
 	caller := ctx // the caller's context: when it ends the connect, its error is returned as is

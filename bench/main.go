@@ -36,8 +36,18 @@ func main() {
 	stormPool := flag.Int("storm-pool", 10, "cancel storm: pool size (SetMaxOpenConns)")
 	stormTime := flag.Duration("storm-time", 10*time.Second, "cancel storm: duration of one driver's run")
 	stormRounds := flag.Int("storm-rounds", 2, "cancel storm: runs per driver, alternating")
+	stormDrivers := flag.String("storm-drivers", "rawmysql,mysql", "cancel storm: comma-separated drivers to run, in order")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run (storm or workloads) to this file")
 	flag.Parse()
 
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 	if *storm {
 		srv, err := findServer(*dsn)
 		if err != nil {
@@ -47,13 +57,13 @@ func main() {
 		cfg := stormConfig{goroutines: *stormN, pool: *stormPool, duration: *stormTime,
 			maxSleep: 100 * time.Millisecond, maxTimeout: 50 * time.Millisecond, settle: 15 * time.Second}
 		fmt.Fprintf(os.Stderr, "bench: cancel storm on %s\n", srv.desc)
-		err = stormMain(os.Stdout, srv.dsn, cfg, *stormRounds)
+		err = stormMain(os.Stdout, srv.dsn, cfg, *stormRounds, strings.Split(*stormDrivers, ","))
 		if srv.stop != nil {
 			srv.stop()
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			os.Exit(1) // no profile: the run failed
 		}
 		return
 	}

@@ -159,14 +159,15 @@ func runStorm(driverName, dsn string, cfg stormConfig) (stormResult, error) {
 	return res, nil
 }
 
-// stormMain runs rounds of the storm, alternating rawmysql and go-sql-driver, and prints one line per run.
-func stormMain(w io.Writer, dsn string, cfg stormConfig, rounds int) error {
+// stormMain runs rounds of the storm, alternating the drivers (rawmysql and go-sql-driver by default), and
+// prints one line per run.
+func stormMain(w io.Writer, dsn string, cfg stormConfig, rounds int, drivers []string) error {
 	fmt.Fprintf(w, "cancel storm: %d goroutines, pool %d, %v per run, statements sleep 1ms..%v, deadlines 1ms..%v\n",
 		cfg.goroutines, cfg.pool, cfg.duration, cfg.maxSleep, cfg.maxTimeout)
 	fmt.Fprintf(w, "%-9s %5s %10s %9s %9s %9s %9s %9s %9s %9s %6s\n",
 		"driver", "round", "ops/s", "cancels", "p50", "p99", "max", "failures", "otherErr", "goroutns", "fds")
 	for r := 1; r <= rounds; r++ {
-		for _, d := range []string{"rawmysql", "mysql"} {
+		for _, d := range drivers {
 			res, err := runStorm(d, dsn, cfg)
 			if err != nil {
 				return fmt.Errorf("%s: %w", d, err)
