@@ -141,7 +141,7 @@ func TestRecycledSpareIsClean(t *testing.T) {
 	assert.Equal(t, defaultCollation, coll, "collation not restored")
 	assert.Equal(t, dsnDB, cur, "default database not the DSN's")
 	assert.Equal(t, 1, autocommit, "autocommit not restored")
-	_, err = c.ExecContext(ctx, "SELECT * FROM rawmysql_tmp")
+	_, err = c.ExecContext(ctx, "SELECT * FROM "+dsnDB+".rawmysql_tmp")
 	assert.Error(t, err, "temporary table kept")
 	var free int
 	require.NoError(t, admin.QueryRow("SELECT IS_FREE_LOCK('"+lock+"')").Scan(&free))
