@@ -2,11 +2,11 @@ package rawmysql
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 
+	"github.com/rawmysql/rawmysql/internal/stmtcache"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -43,7 +43,7 @@ func newConn(pc *protocol.Conn, cfg *Config, budget *stmtBudget) *conn {
 	hs := pc.Handshake()
 	c := &conn{pc: pc, cfg: cfg, tr: resolveTracers(cfg.Tracer), stickyParams: !hs.IsMariaDB(), timeAsText: hs.IsVitessServer()}
 	if cfg.StmtCacheSize > 0 {
-		c.cache = newStmtCache(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
+		c.cache = stmtcache.New(cfg.StmtCacheSize, budget, pc.QueueCloseStmt)
 	}
 	pc.LocalInfile = c.localInfile
 	return c
@@ -61,49 +61,12 @@ func (c *conn) Close() error {
 	}
 	c.bad = true
 	if c.cache != nil {
-		c.cache.clear(true) // the server frees the statements with the session; the pool gets the slots back
+		c.cache.Clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
 	if c.recyclable() {
 		return nil // a cancelled command is still being recovered: recycled or closed in the background
 	}
 	return c.pc.Close()
-}
-
-// Begin is the context-less form of BeginTx.
-func (c *conn) Begin() (driver.Tx, error) {
-	return c.BeginTx(context.Background(), driver.TxOptions{})
-}
-
-// BeginTx starts a transaction with the requested isolation level and access mode.
-func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	level := ""
-	switch sql.IsolationLevel(opts.Isolation) {
-	case sql.LevelDefault:
-	case sql.LevelReadUncommitted:
-		level = "READ UNCOMMITTED"
-	case sql.LevelReadCommitted:
-		level = "READ COMMITTED"
-	case sql.LevelRepeatableRead:
-		level = "REPEATABLE READ"
-	case sql.LevelSerializable:
-		level = "SERIALIZABLE"
-	default:
-		return nil, fmt.Errorf("rawmysql: isolation level %s is not supported", sql.IsolationLevel(opts.Isolation))
-	}
-	if level != "" {
-		if _, err := c.exec(ctx, "SET TRANSACTION ISOLATION LEVEL "+level); err != nil {
-			return nil, err
-		}
-	}
-	q := "START TRANSACTION"
-	if opts.ReadOnly {
-		q = "START TRANSACTION READ ONLY"
-	}
-	if _, err := c.exec(ctx, q); err != nil {
-		return nil, err
-	}
-	c.inTx = true
-	return &tx{c: c}, nil
 }
 
 // Ping checks the connection with COM_PING.
@@ -239,49 +202,6 @@ func (c *conn) queryContext(ctx context.Context, query string, args []driver.Nam
 	return dr, err
 }
 
-// planArgs decides how a query with arguments runs: as interpolated text (cs == nil) or as a prepared
-// statement from the cache (owned: prepared outside the cache, to be closed after use). Argument count errors
-// are reported before anything is sent.
-func (c *conn) planArgs(ctx context.Context, query string, args []driver.NamedValue) (text string, cs *cachedStmt, owned bool, err error) {
-	if c.cfg.InterpolateParams {
-		text, err = c.interpolate(query, args)
-		if err == nil || err != errInterpolateUnsafe {
-			return text, nil, false, err
-		}
-	}
-	if c.cache != nil {
-		if cs := c.cache.get(query); cs != nil {
-			// Warm path: no prepare, so no placeholder scan and no context watch here; execute checks the
-			// argument count against the statement before anything is sent.
-			return "", cs, false, nil
-		}
-	}
-	if err := c.checkPlaceholders(query, args); err != nil {
-		return "", nil, false, err
-	}
-	if err := c.begin(query); err != nil {
-		return "", nil, false, mapErr(err)
-	}
-	cs, owned, err = c.prepare(ctx, query)
-	if err = c.end(ctx, err); err != nil {
-		return "", nil, false, err
-	}
-	return "", cs, owned, nil
-}
-
-// closeOwnedLater queues the COM_STMT_CLOSE of a statement prepared outside the cache; it is sent in the same
-// write as the next command (COM_STMT_CLOSE has no reply, so it costs neither a round trip nor a syscall).
-//
-// A statement kept outside the cache because the pool's budget is spent is closed at once instead: an idle
-// connection must not hold it on the server beyond the budget until its next command.
-func (c *conn) closeOwnedLater(cs *cachedStmt) {
-	if cs.closeNow && c.pc.State() == protocol.StateIdle {
-		_ = c.pc.CloseStmt(context.Background(), cs.st.ID) // a failed write breaks the connection, and the server frees its statements
-		return
-	}
-	c.pc.QueueCloseStmt(cs.st.ID)
-}
-
 func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {
 	if err := c.begin(query); err != nil {
 		return nil, mapErr(err)
@@ -297,44 +217,6 @@ func (c *conn) query(ctx context.Context, query string) (driver.Rows, error) {
 	return r, nil
 }
 
-// checkPlaceholders refuses a wrong argument count before anything is sent.
-func (c *conn) checkPlaceholders(query string, args []driver.NamedValue) error {
-	if n := countPlaceholders(query, c.noBackslashEscapes()); n != len(args) {
-		return &argCountError{want: n, got: len(args)}
-	}
-	return nil
-}
-
-func (c *conn) noBackslashEscapes() bool {
-	return c.pc.Status()&protocol.StatusNoBackslashEscapes != 0
-}
-
-// tx is a driver.Tx.
-type tx struct{ c *conn }
-
-// Commit sends COMMIT.
-func (t *tx) Commit() error {
-	t.c.inTx = false
-	_, err := t.c.exec(context.Background(), "COMMIT")
-	return err
-}
-
-// Rollback sends ROLLBACK (after a background cancel recovery, if one runs). A connection whose ROLLBACK
-// fails is discarded: it never goes back to the pool inside a transaction. When the connection was already
-// discarded (a statement of the transaction was cancelled), closing it rolled the transaction back.
-func (t *tx) Rollback() error {
-	c := t.c
-	c.inTx = false
-	if c.bad {
-		return nil
-	}
-	_, err := c.exec(context.Background(), "ROLLBACK")
-	if err != nil {
-		c.discard()
-	}
-	return err
-}
-
 // queryScalar runs a query returning one value as text.
 func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
 	vals, err := c.queryRow(ctx, query)
@@ -345,4 +227,15 @@ func (c *conn) queryScalar(ctx context.Context, query string) (string, error) {
 		return "", fmt.Errorf("rawmysql: %q returned %d values, expected 1", query, len(vals))
 	}
 	return vals[0], nil
+}
+
+// Exec runs query with positional arguments; the result is a Result with every statement's values.
+func (c *conn) Exec(query string, args []driver.Value) (driver.Result, error) {
+	return c.ExecContext(context.Background(), query, namedValues(args))
+}
+
+// Query runs query with positional arguments. Results without columns before the first result set (and
+// between result sets) are skipped; the returned rows also implement Result for the statements skipped.
+func (c *conn) Query(query string, args []driver.Value) (driver.Rows, error) {
+	return c.QueryContext(context.Background(), query, namedValues(args))
 }

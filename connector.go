@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rawmysql/rawmysql/internal/stmtcache"
 	"github.com/rawmysql/rawmysql/protocol"
 )
 
@@ -49,7 +50,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: newStmtBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{}}
+	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{}}
 }
 
 // Driver returns the rawmysql Driver.
@@ -231,88 +232,43 @@ func parseConnectionAttributes(s string) ([][2]string, error) {
 	return out, nil
 }
 
-// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0)
-// and, with killQueryOnCancel, the connection id and server identity for KILL QUERY — in one query.
-func (c *conn) setupCancel(ctx context.Context, connector *Connector) error {
-	needMax := c.cfg.MaxAllowedPacket == 0
-	var v string
-	if c.cfg.KillQueryOnCancel {
-		var err error
-		if v, err = c.setupKill(ctx, connector, needMax); err != nil {
-			return err
-		}
-	}
-	if needMax && v == "" {
-		vals, err := c.queryRow(ctx, "SELECT @@max_allowed_packet")
-		if err != nil {
-			return err
-		}
-		v = vals[0]
-	}
-	if needMax {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("rawmysql: server max_allowed_packet %q is not a positive number", v)
-		}
-		c.pc.SetMaxPacketSize(n)
-		c.pc.SetMaxReadPacket(n)
-	}
-	return nil
-}
-
-// setupSession applies charset and the DSN's session variables.
-func (c *conn) setupSession(ctx context.Context) error {
-	cfg := c.cfg
-	if cfg.Charset != "" {
-		// charset may list fallbacks ("utf8mb4,utf8"): the first one the server accepts wins.
-		var lastErr error
-		for _, cs := range strings.Split(cfg.Charset, ",") {
-			cs = strings.TrimSpace(cs)
-			q := "SET NAMES " + cs
-			if cfg.Collation != "" && protocol.CollationCharset(mustCollation(cfg.Collation)) == cs {
-				q += " COLLATE " + cfg.Collation
-			}
-			if _, lastErr = c.exec(ctx, q); lastErr == nil {
-				break
-			}
-			if serverError(lastErr) == nil {
-				return lastErr // the connection failed, not the charset
-			}
-		}
-		if lastErr != nil {
-			return lastErr
-		}
-	}
-	if len(cfg.Params) > 0 {
-		keys := make([]string, 0, len(cfg.Params))
-		for k := range cfg.Params {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var b strings.Builder
-		b.WriteString("SET ")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(k)
-			b.WriteByte('=')
-			b.WriteString(cfg.Params[k])
-		}
-		if _, err := c.exec(ctx, b.String()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func mustCollation(name string) uint8 {
-	id, _ := protocol.CollationID(name)
-	return id
-}
-
 // opportunisticTLS reports whether a connection of cfg tries TLS without requiring it: the default for TCP
 // when neither a tls parameter nor a TLS configuration is given.
 func opportunisticTLS(cfg *Config) bool {
 	return cfg.TLS == nil && cfg.TLSConfig == "" && cfg.Net != "unix"
+}
+
+// Connect dials the server, runs the handshake and authentication, and applies the session settings of the
+// Config. Config.Timeout bounds all of it together; ctx may end it earlier. A ConnectTracer in Config.Tracer
+// sees the attempt and its outcome, Config.Logger logs it.
+func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	cfg := c.cfg
+	ct, _ := cfg.Tracer.(ConnectTracer)
+	if ct == nil && cfg.Logger == nil {
+		return c.connect(ctx)
+	}
+	start := time.Now()
+	if ct != nil {
+		ctx = ct.TraceConnectStart(ctx, TraceConnectStartData{Net: cfg.Net, Addr: cfg.Addr, User: cfg.User, DBName: cfg.DBName})
+	}
+	dc, err := c.connect(ctx)
+	end := TraceConnectEndData{Net: cfg.Net, Addr: cfg.Addr, Duration: time.Since(start), Err: err}
+	if mc, ok := dc.(*conn); ok {
+		end.ConnectionID, end.ServerVersion, end.TLS = mc.pc.ConnectionID(), mc.pc.ServerVersion(), mc.pc.TLS()
+	}
+	if ct != nil {
+		ct.TraceConnectEnd(ctx, end)
+	}
+	if l := cfg.Logger; l != nil {
+		if err != nil {
+			l.LogAttrs(ctx, slog.LevelWarn, "rawmysql: connect failed", slog.String("net", cfg.Net), slog.String("addr", cfg.Addr),
+				slog.String("user", cfg.User), slog.Duration("duration", end.Duration), slog.Bool("retryable", errors.Is(err, driver.ErrBadConn)),
+				slog.String("error", err.Error()))
+		} else {
+			l.LogAttrs(ctx, slog.LevelDebug, "rawmysql: connected", slog.String("net", cfg.Net), slog.String("addr", cfg.Addr),
+				slog.String("user", cfg.User), slog.String("server", end.ServerVersion), slog.Uint64("connection_id", uint64(end.ConnectionID)),
+				slog.Bool("tls", end.TLS), slog.Duration("duration", end.Duration))
+		}
+	}
+	return dc, err
 }

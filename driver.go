@@ -23,6 +23,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
+	"slices"
 )
 
 // DriverName is the name rawmysql registers with database/sql.
@@ -77,4 +79,35 @@ var (
 	_ driver.RowsColumnTypeNullable         = (*rows)(nil)
 	_ driver.RowsColumnTypeLength           = (*rows)(nil)
 	_ driver.RowsColumnTypePrecisionScale   = (*rows)(nil)
+)
+
+// RegisterDriverName registers rawmysql's driver under another database/sql driver name too — typically "mysql"
+// — so that libraries which open connections by that name (sql.Open("mysql", dsn): goose's OpenDBWithDriver,
+// dbr.Open, xorm.NewEngine, ent's entsql.Open) use rawmysql with the same DSN:
+//
+//	if err := rawmysql.RegisterDriverName("mysql"); err != nil { ... }
+//
+// It returns an error, instead of database/sql's panic, when the name is taken: "mysql" is whenever
+// github.com/go-sql-driver/mysql is linked into the program (gorm.io/driver/mysql and golang-migrate's mysql
+// driver import it); hand those libraries a *sql.DB opened with "rawmysql" instead (see the README).
+func RegisterDriverName(name string) (err error) {
+	if name == "" || slices.Contains(sql.Drivers(), name) {
+		return fmt.Errorf("rawmysql: RegisterDriverName: a database/sql driver named %q is already registered", name)
+	}
+	defer func() {
+		if r := recover(); r != nil { // registered concurrently since the check
+			err = fmt.Errorf("rawmysql: RegisterDriverName: %v", r)
+		}
+	}()
+	sql.Register(name, &Driver{})
+	return nil
+}
+
+// The context-less Execer and Queryer, for code that reaches the driver connection through sql.Conn.Raw as
+// go-sql-driver/mysql's README shows (dc.(driver.Execer).Exec(...).(mysql.Result).AllRowsAffected()).
+// database/sql itself uses the context forms.
+var (
+	_ driver.Execer  = (*conn)(nil) //nolint:staticcheck // go-sql-driver/mysql compatibility
+	_ driver.Queryer = (*conn)(nil) //nolint:staticcheck // go-sql-driver/mysql compatibility
+	_ Result         = result{}
 )

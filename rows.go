@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"io"
-	"reflect"
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
@@ -247,29 +246,4 @@ func (r *rows) NextResultSet() error {
 		return r.fail(err)
 	}
 	return nil
-}
-
-// ColumnTypeDatabaseTypeName returns the type name as go-sql-driver/mysql spells it ("INT", "UNSIGNED BIGINT",
-// "VARCHAR", ...).
-func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return databaseTypeName(&r.res.Columns[i]) }
-
-// ColumnTypeScanType returns a Go type a value of the column can be scanned into.
-func (r *rows) ColumnTypeScanType(i int) reflect.Type {
-	return scanType(&r.res.Columns[i], r.c.cfg.ParseTime)
-}
-
-// ColumnTypeNullable reports whether the column may hold NULL.
-func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) {
-	return r.res.Columns[i].Flags&protocol.FlagNotNull == 0, true
-}
-
-// ColumnTypeLength returns the length of variable-length text and binary columns (in characters for text).
-func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) {
-	return columnLength(&r.res.Columns[i])
-}
-
-// ColumnTypePrecisionScale returns precision and scale of DECIMAL columns (and the fractional seconds of
-// time columns as both precision and scale, as go-sql-driver/mysql does).
-func (r *rows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
-	return precisionScale(&r.res.Columns[i])
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/rawmysql/rawmysql/protocol"
@@ -41,7 +43,7 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	}
 	// The server dropped every prepared statement of the session.
 	if c.cache != nil {
-		c.cache.clear(true)
+		c.cache.Clear(true)
 	}
 	// (COM_STMT_CLOSEs queued before the reset left in the same write as COM_RESET_CONNECTION.)
 	if err := c.setupSession(ctx); err != nil {
@@ -158,4 +160,84 @@ func isCall(query string) bool {
 
 func isIdentByte(b byte) bool {
 	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+}
+
+// setupSession applies charset and the DSN's session variables.
+func (c *conn) setupSession(ctx context.Context) error {
+	cfg := c.cfg
+	if cfg.Charset != "" {
+		// charset may list fallbacks ("utf8mb4,utf8"): the first one the server accepts wins.
+		var lastErr error
+		for _, cs := range strings.Split(cfg.Charset, ",") {
+			cs = strings.TrimSpace(cs)
+			q := "SET NAMES " + cs
+			if cfg.Collation != "" && protocol.CollationCharset(mustCollation(cfg.Collation)) == cs {
+				q += " COLLATE " + cfg.Collation
+			}
+			if _, lastErr = c.exec(ctx, q); lastErr == nil {
+				break
+			}
+			if serverError(lastErr) == nil {
+				return lastErr // the connection failed, not the charset
+			}
+		}
+		if lastErr != nil {
+			return lastErr
+		}
+	}
+	if len(cfg.Params) > 0 {
+		keys := make([]string, 0, len(cfg.Params))
+		for k := range cfg.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		b.WriteString("SET ")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(k)
+			b.WriteByte('=')
+			b.WriteString(cfg.Params[k])
+		}
+		if _, err := c.exec(ctx, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0)
+// and, with killQueryOnCancel, the connection id and server identity for KILL QUERY — in one query.
+func (c *conn) setupCancel(ctx context.Context, connector *Connector) error {
+	needMax := c.cfg.MaxAllowedPacket == 0
+	var v string
+	if c.cfg.KillQueryOnCancel {
+		var err error
+		if v, err = c.setupKill(ctx, connector, needMax); err != nil {
+			return err
+		}
+	}
+	if needMax && v == "" {
+		vals, err := c.queryRow(ctx, "SELECT @@max_allowed_packet")
+		if err != nil {
+			return err
+		}
+		v = vals[0]
+	}
+	if needMax {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("rawmysql: server max_allowed_packet %q is not a positive number", v)
+		}
+		c.pc.SetMaxPacketSize(n)
+		c.pc.SetMaxReadPacket(n)
+	}
+	return nil
+}
+
+func mustCollation(name string) uint8 {
+	id, _ := protocol.CollationID(name)
+	return id
 }

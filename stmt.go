@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"strconv"
 
 	"github.com/rawmysql/rawmysql/protocol"
 )
@@ -47,43 +46,8 @@ func (c *conn) prepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err = c.end(ctx, err); err != nil {
 		return nil, err
 	}
-	cs.refs++
+	cs.Refs++
 	return &stmt{c: c, query: query, cs: cs, owned: owned}, nil
-}
-
-// prepare returns a prepared statement for query: from the cache, or newly prepared (and cached when the
-// cache is on). owned reports a statement outside the cache, to be closed by its user.
-func (c *conn) prepare(ctx context.Context, query string) (cs *cachedStmt, owned bool, err error) {
-	if c.cache != nil {
-		if cs := c.cache.get(query); cs != nil {
-			return cs, false, nil
-		}
-	}
-	st, err := c.pc.Prepare(ctx, query)
-	var se *protocol.ServerError
-	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.len() > 0 {
-		// The server-wide max_prepared_stmt_count is reached: give our cached statements back and
-		// prepare this one outside the cache.
-		c.cache.clear(false) // their COM_STMT_CLOSEs go out in the same write as the retried prepare
-		c.cache.serverFull()
-		st, err = c.pc.Prepare(ctx, query)
-		if err != nil {
-			return nil, false, err
-		}
-		return &cachedStmt{query: query, st: st}, true, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	cs = &cachedStmt{query: query, st: st}
-	if c.cache == nil {
-		return cs, true, nil // outside the cache: closed after use
-	}
-	if !c.cache.put(cs) {
-		cs.closeNow = true // the pool's budget is spent
-		return cs, true, nil
-	}
-	return cs, false, nil
 }
 
 // Close releases the statement; the server statement is closed unless the cache still holds it.
@@ -93,15 +57,15 @@ func (s *stmt) Close() error {
 	}
 	s.closed = true
 	if s.owned {
-		s.c.pc.QueueCloseStmt(s.cs.st.ID)
+		s.c.pc.QueueCloseStmt(s.cs.Stmt.ID)
 		return nil
 	}
-	s.c.cache.release(s.cs)
+	s.c.cache.Release(s.cs)
 	return nil
 }
 
 // NumInput returns the number of ? placeholders; database/sql checks the argument count against it.
-func (s *stmt) NumInput() int { return len(s.cs.st.Params) }
+func (s *stmt) NumInput() int { return len(s.cs.Stmt.Params) }
 
 // Exec is the context-less form of ExecContext.
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
@@ -111,14 +75,6 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 // Query is the context-less form of QueryContext.
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), valuesToNamed(args))
-}
-
-func valuesToNamed(args []driver.Value) []driver.NamedValue {
-	nv := make([]driver.NamedValue, len(args))
-	for i, v := range args {
-		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	return nv
 }
 
 // ExecContext executes the statement and reads all its results.
@@ -150,39 +106,39 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 // execute sends COM_STMT_EXECUTE (with long data first) and reads the first result header. A statement the
 // server wants re-prepared (1615) is prepared again and executed once more: the failed attempt ran nothing.
 func (c *conn) execute(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (*protocol.Result, error) {
-	if len(args) != len(cs.st.Params) {
-		return nil, &argCountError{want: len(cs.st.Params), got: len(args)}
+	if len(args) != len(cs.Stmt.Params) {
+		return nil, &argCountError{want: len(cs.Stmt.Params), got: len(args)}
 	}
 	params, err := c.toParams(args, c.params)
 	if err != nil {
 		return nil, err
 	}
 	c.params = params
-	if c.stickyParams && !cs.fits(params) {
+	if c.stickyParams && !cs.Fits(params) {
 		// The server fixed this statement's parameter types at an earlier execution and would convert these
 		// arguments to them ("hello" to 0): use a fresh server statement for the new types.
 		st, err := c.reprepare(ctx, cs)
 		if err != nil {
 			return nil, err
 		}
-		c.pc.QueueCloseStmt(cs.st.ID)
-		cs.st = st
-		clear(cs.bound)
+		c.pc.QueueCloseStmt(cs.Stmt.ID)
+		cs.Stmt = st
+		clear(cs.Bound)
 	}
 	for attempt := 0; ; attempt++ {
-		if err := c.sendLongData(ctx, cs.st, params); err != nil {
+		if err := c.sendLongData(ctx, cs.Stmt, params); err != nil {
 			return nil, err
 		}
-		res, err := c.pc.Execute(ctx, cs.st, params)
+		res, err := c.pc.Execute(ctx, cs.Stmt, params)
 		var se *protocol.ServerError
 		if attempt == 0 && errors.As(err, &se) && (se.Number == errNeedReprepare || se.Number == errUnknownStmtHandle) {
 			st, perr := c.reprepare(ctx, cs)
 			if perr != nil {
 				return nil, perr
 			}
-			old := cs.st
-			cs.st = st
-			clear(cs.bound)
+			old := cs.Stmt
+			cs.Stmt = st
+			clear(cs.Bound)
 			if se.Number == errNeedReprepare {
 				c.pc.QueueCloseStmt(old.ID)
 			}
@@ -191,54 +147,20 @@ func (c *conn) execute(ctx context.Context, cs *cachedStmt, args []driver.NamedV
 		}
 		restoreLongData(params)
 		if c.stickyParams && (err == nil || errors.As(err, &se)) {
-			cs.bind(params) // the server ran (or refused) this execution: its types are fixed either way
+			cs.Bind(params) // the server ran (or refused) this execution: its types are fixed either way
 		}
 		return res, err
 	}
 }
 
-// fits reports whether params can run on cs's server statement as bound so far: each non-NULL argument has
-// the kind of the first non-NULL argument executed at its position (NULL fits any type).
-func (cs *cachedStmt) fits(params []protocol.Param) bool {
-	if len(cs.bound) != len(params) {
-		return len(cs.bound) == 0
-	}
-	for i := range params {
-		if k := paramTypeKind(params[i].Kind); k != protocol.ParamNull && cs.bound[i] != protocol.ParamNull && cs.bound[i] != k {
-			return false
-		}
-	}
-	return true
-}
-
-// bind records the kinds of params as fixed by the server for cs's statement (see fits).
-func (cs *cachedStmt) bind(params []protocol.Param) {
-	if len(cs.bound) != len(params) {
-		cs.bound = make([]protocol.ParamKind, len(params))
-	}
-	for i := range params {
-		if cs.bound[i] == protocol.ParamNull {
-			cs.bound[i] = paramTypeKind(params[i].Kind)
-		}
-	}
-}
-
-// paramTypeKind is the type a parameter kind binds (long data is bound as a BLOB, like inline bytes).
-func paramTypeKind(k protocol.ParamKind) protocol.ParamKind {
-	if k == protocol.ParamLongData {
-		return protocol.ParamBytes
-	}
-	return k
-}
-
 // reprepare prepares cs's text again (for a new server statement). When the server's max_prepared_stmt_count
 // is reached, the connection gives back its other cached statements and tries once more.
 func (c *conn) reprepare(ctx context.Context, cs *cachedStmt) (*protocol.Stmt, error) {
-	st, err := c.pc.Prepare(ctx, cs.query)
+	st, err := c.pc.Prepare(ctx, cs.Query)
 	var se *protocol.ServerError
-	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.dropAllBut(cs) > 0 {
-		c.cache.serverFull()
-		st, err = c.pc.Prepare(ctx, cs.query)
+	if errors.As(err, &se) && se.Number == errMaxPreparedStmts && c.cache != nil && c.cache.DropAllBut(cs) > 0 {
+		c.cache.ServerFull()
+		st, err = c.pc.Prepare(ctx, cs.Query)
 	}
 	return st, err
 }
@@ -283,7 +205,7 @@ func restoreLongData(params []protocol.Param) {
 }
 
 func (c *conn) execPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Result, error) {
-	if err := c.begin(cs.query); err != nil {
+	if err := c.begin(cs.Query); err != nil {
 		return nil, mapErr(err)
 	}
 	res, err := c.execute(ctx, cs, args)
@@ -298,7 +220,7 @@ func (c *conn) execPrepared(ctx context.Context, cs *cachedStmt, args []driver.N
 }
 
 func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.NamedValue) (driver.Rows, error) {
-	if err := c.begin(cs.query); err != nil {
+	if err := c.begin(cs.Query); err != nil {
 		return nil, mapErr(err)
 	}
 	res, err := c.execute(ctx, cs, args)
@@ -306,11 +228,4 @@ func (c *conn) queryPrepared(ctx context.Context, cs *cachedStmt, args []driver.
 		return nil, c.end(ctx, err)
 	}
 	return c.newRows(ctx, res), nil
-}
-
-// argCountError reports a wrong number of arguments before anything is sent.
-type argCountError struct{ want, got int }
-
-func (e *argCountError) Error() string {
-	return "rawmysql: statement expects " + strconv.Itoa(e.want) + " arguments, got " + strconv.Itoa(e.got)
 }

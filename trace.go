@@ -3,11 +3,7 @@ package rawmysql
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
-	"log/slog"
 	"time"
-
-	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // Tracer observes the operations of the driver, in the style of pgx's tracers. It is set as Config.Tracer (it has
@@ -186,76 +182,10 @@ func (c *conn) tracedPrepare(ctx context.Context, query string) (driver.Stmt, er
 	start := time.Now()
 	cached := false
 	if c.cache != nil {
-		_, cached = c.cache.m[query]
+		cached = c.cache.Contains(query)
 	}
 	ctx = t.TracePrepareStart(ctx, TracePrepareStartData{SQL: query})
 	st, err := c.prepareContext(ctx, query)
 	t.TracePrepareEnd(ctx, TracePrepareEndData{SQL: query, Duration: time.Since(start), Cached: cached && err == nil, Err: err})
 	return st, err
-}
-
-// Connect dials the server, runs the handshake and authentication, and applies the session settings of the
-// Config. Config.Timeout bounds all of it together; ctx may end it earlier. A ConnectTracer in Config.Tracer
-// sees the attempt and its outcome, Config.Logger logs it.
-func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
-	cfg := c.cfg
-	ct, _ := cfg.Tracer.(ConnectTracer)
-	if ct == nil && cfg.Logger == nil {
-		return c.connect(ctx)
-	}
-	start := time.Now()
-	if ct != nil {
-		ctx = ct.TraceConnectStart(ctx, TraceConnectStartData{Net: cfg.Net, Addr: cfg.Addr, User: cfg.User, DBName: cfg.DBName})
-	}
-	dc, err := c.connect(ctx)
-	end := TraceConnectEndData{Net: cfg.Net, Addr: cfg.Addr, Duration: time.Since(start), Err: err}
-	if mc, ok := dc.(*conn); ok {
-		end.ConnectionID, end.ServerVersion, end.TLS = mc.pc.ConnectionID(), mc.pc.ServerVersion(), mc.pc.TLS()
-	}
-	if ct != nil {
-		ct.TraceConnectEnd(ctx, end)
-	}
-	if l := cfg.Logger; l != nil {
-		if err != nil {
-			l.LogAttrs(ctx, slog.LevelWarn, "rawmysql: connect failed", slog.String("net", cfg.Net), slog.String("addr", cfg.Addr),
-				slog.String("user", cfg.User), slog.Duration("duration", end.Duration), slog.Bool("retryable", errors.Is(err, driver.ErrBadConn)),
-				slog.String("error", err.Error()))
-		} else {
-			l.LogAttrs(ctx, slog.LevelDebug, "rawmysql: connected", slog.String("net", cfg.Net), slog.String("addr", cfg.Addr),
-				slog.String("user", cfg.User), slog.String("server", end.ServerVersion), slog.Uint64("connection_id", uint64(end.ConnectionID)),
-				slog.Bool("tls", end.TLS), slog.Duration("duration", end.Duration))
-		}
-	}
-	return dc, err
-}
-
-// logErr logs, at Warn, an error that ends the connection's usefulness: a protocol violation, a broken
-// connection (database/sql then retries on another connection when nothing was sent) or a context interruption.
-func (c *conn) logErr(err error) {
-	l := c.cfg.Logger
-	if l == nil || err == nil {
-		return
-	}
-	if serverError(err) != nil && c.pc.State() != protocol.StateBroken {
-		return // an ordinary SQL error: the application sees it
-	}
-	msg := "rawmysql: connection broken"
-	var pe *protocol.ProtocolError
-	switch {
-	case errors.As(err, &pe):
-		msg = "rawmysql: protocol error, connection discarded"
-	case errors.Is(err, driver.ErrBadConn):
-		msg = "rawmysql: connection unusable, database/sql retries on another connection"
-	case c.pc.State() == protocol.StateIdle:
-		return
-	}
-	l.LogAttrs(context.Background(), slog.LevelWarn, msg, slog.Uint64("connection_id", uint64(c.pc.ConnectionID())),
-		slog.String("addr", c.cfg.Addr), slog.String("state", c.pc.State().String()), slog.String("error", err.Error()))
-}
-
-// logClose logs, at Debug, that the connection is closed, with the state it was in.
-func (c *conn) logClose() {
-	c.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "rawmysql: connection closed",
-		slog.Uint64("connection_id", uint64(c.pc.ConnectionID())), slog.String("addr", c.cfg.Addr),
-		slog.String("state", c.pc.State().String()))
 }

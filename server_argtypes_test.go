@@ -97,7 +97,7 @@ func TestCachedStatementEveryArgType(t *testing.T) {
 		assert.Equal(t, want, got, "%s: cached vs fresh statement", tc.name)
 	}
 	require.NoError(t, c.Raw(func(dc any) error {
-		assert.Equal(t, 1, dc.(*conn).cache.len(), "one cached statement for the text")
+		assert.Equal(t, 1, dc.(*conn).cache.Len(), "one cached statement for the text")
 		return nil
 	}))
 

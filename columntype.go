@@ -2,11 +2,8 @@ package rawmysql
 
 import (
 	"database/sql"
-	"database/sql/driver"
-	"fmt"
 	"math"
 	"reflect"
-	"strconv"
 	"time"
 
 	"github.com/rawmysql/rawmysql/protocol"
@@ -247,252 +244,27 @@ func precisionScale(c *protocol.Column) (int64, int64, bool) {
 	return 0, 0, false
 }
 
-// Text-protocol value conversions, chosen once per column of a result set (textKindOf).
-const (
-	textBytes    uint8 = iota // the raw bytes
-	textInt                   // signed integer → int64
-	textUint                  // unsigned integer → int64, or uint64 above MaxInt64
-	textFloat32               // FLOAT → float32
-	textFloat64               // DOUBLE → float64
-	textDateTime              // DATE/DATETIME/TIMESTAMP with parseTime → time.Time
-)
+// ColumnTypeDatabaseTypeName returns the type name as go-sql-driver/mysql spells it ("INT", "UNSIGNED BIGINT",
+// "VARCHAR", ...).
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return databaseTypeName(&r.res.Columns[i]) }
 
-// textKindOf picks the conversion of a text-protocol column.
-func (c *conn) textKindOf(col *protocol.Column) uint8 {
-	switch col.Type {
-	case protocol.TypeTiny, protocol.TypeShort, protocol.TypeInt24, protocol.TypeLong, protocol.TypeLongLong, protocol.TypeYear:
-		if isUnsigned(col) {
-			return textUint
-		}
-		return textInt
-	case protocol.TypeFloat:
-		return textFloat32
-	case protocol.TypeDouble:
-		return textFloat64
-	case protocol.TypeDate, protocol.TypeNewDate, protocol.TypeDateTime, protocol.TypeDateTime2,
-		protocol.TypeTimestamp, protocol.TypeTimestamp2:
-		if c.cfg.ParseTime {
-			return textDateTime
-		}
-	}
-	return textBytes
+// ColumnTypeScanType returns a Go type a value of the column can be scanned into.
+func (r *rows) ColumnTypeScanType(i int) reflect.Type {
+	return scanType(&r.res.Columns[i], r.c.cfg.ParseTime)
 }
 
-// textValue converts a non-NULL text-protocol value of a column of the given kind (textKindOf). Integers
-// become int64 (uint64 above MaxInt64 for UNSIGNED BIGINT), FLOAT float32, DOUBLE float64, dates time.Time
-// with parseTime, everything else the raw bytes. Values are boxed by bx.
-func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
-	switch kind {
-	case textInt:
-		n, ok := parseInt(v)
-		if !ok {
-			return nil, badValue(col, v)
-		}
-		return bx.int64(n), nil
-	case textUint:
-		u, ok := parseUint(v)
-		if !ok {
-			return nil, badValue(col, v)
-		}
-		if u > math.MaxInt64 {
-			return bx.uint64(u), nil
-		}
-		return bx.int64(int64(u)), nil
-	case textFloat32, textFloat64:
-		bits := 64
-		if kind == textFloat32 {
-			bits = 32
-		}
-		f, ok := parseFloatExact(v)
-		if !ok || bits == 32 {
-			var err error
-			if f, err = strconv.ParseFloat(string(v), bits); err != nil {
-				return nil, badValue(col, v)
-			}
-		}
-		if bits == 32 {
-			return bx.float32(float32(f)), nil // FLOAT is float32, as with go-sql-driver/mysql
-		}
-		return bx.float64(f), nil
-	case textDateTime:
-		t, err := parseDateTime(v, c.cfg.Loc)
-		if err != nil {
-			return nil, fmt.Errorf("rawmysql: column %q: %w", col.Name, err)
-		}
-		return bx.time(t), nil
-	}
-	return bx.bytes(v), nil
+// ColumnTypeNullable reports whether the column may hold NULL.
+func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) {
+	return r.res.Columns[i].Flags&protocol.FlagNotNull == 0, true
 }
 
-// float32To64 widens a FLOAT value to the float64 with the same shortest decimal form, so 1.1 stays 1.1
-// (not 1.100000023841858) and the text and binary protocols agree.
-func float32To64(f float32) float64 {
-	var buf [32]byte
-	b := strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 32)
-	d, _ := strconv.ParseFloat(string(b), 64)
-	return d
+// ColumnTypeLength returns the length of variable-length text and binary columns (in characters for text).
+func (r *rows) ColumnTypeLength(i int) (length int64, ok bool) {
+	return columnLength(&r.res.Columns[i])
 }
 
-// pow10 holds the powers of ten a float64 represents exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// parseFloatExact parses the common shape of a DOUBLE in the text protocol, [-]digits[.digits] with at most
-// 15 significant digits and 22 decimals, without strconv: the digits form an integer below 2^53 and the scale a power of ten
-// a float64 holds exactly, so one division gives the correctly rounded result (the result ParseFloat gives).
-// ok is false for anything else (exponents, long mantissas), which the caller hands to strconv.ParseFloat.
-func parseFloatExact(b []byte) (f float64, ok bool) {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg = true
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 24 {
-		return 0, false
-	}
-	var m uint64
-	digits, scale, dot := 0, 0, false
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			m = m*10 + uint64(c-'0')
-			if m != 0 {
-				if digits++; digits > 15 {
-					return 0, false
-				}
-			}
-			if dot {
-				scale++
-			}
-		case c == '.' && !dot && i > 0 && i < len(b)-1:
-			dot = true
-		default:
-			return 0, false
-		}
-	}
-	if scale >= len(pow10) {
-		return 0, false
-	}
-	f = float64(m) / pow10[scale]
-	if neg {
-		f = -f
-	}
-	return f, true
-}
-
-func badValue(col *protocol.Column, v []byte) error {
-	if len(v) > 32 {
-		v = v[:32]
-	}
-	return fmt.Errorf("rawmysql: column %q (%s): invalid value %q", col.Name, databaseTypeName(col), v)
-}
-
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
-}
-
-func parseInt(b []byte) (int64, bool) {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg = true
-		b = b[1:]
-	}
-	u, ok := parseUint(b)
-	if !ok {
-		return 0, false
-	}
-	if neg {
-		if u > 1<<63 {
-			return 0, false
-		}
-		return -int64(u), true
-	}
-	if u > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(u), true
-}
-
-// parseDateTime parses "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS" and "YYYY-MM-DD HH:MM:SS.ffffff" in loc. A zero
-// date ("0000-00-00 ...") gives the zero time.Time.
-func parseDateTime(b []byte, loc *time.Location) (time.Time, error) {
-	bad := func() (time.Time, error) { return time.Time{}, fmt.Errorf("invalid date/time value %q", b) }
-	if len(b) != 10 && len(b) < 19 || len(b) > 26 {
-		return bad()
-	}
-	num := func(s []byte) (int, bool) {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	year, ok1 := num(b[0:4])
-	month, ok2 := num(b[5:7])
-	day, ok3 := num(b[8:10])
-	if !ok1 || !ok2 || !ok3 || b[4] != '-' || b[7] != '-' {
-		return bad()
-	}
-	var hour, min, sec, nsec int
-	if len(b) >= 19 {
-		var ok4, ok5, ok6 bool
-		hour, ok4 = num(b[11:13])
-		min, ok5 = num(b[14:16])
-		sec, ok6 = num(b[17:19])
-		if !ok4 || !ok5 || !ok6 || b[10] != ' ' && b[10] != 'T' || b[13] != ':' || b[16] != ':' {
-			return bad()
-		}
-		if len(b) > 19 {
-			if b[19] != '.' || len(b) == 20 {
-				return bad()
-			}
-			frac := b[20:]
-			f, ok := num(frac)
-			if !ok {
-				return bad()
-			}
-			for i := len(frac); i < 9; i++ {
-				f *= 10
-			}
-			nsec = f
-		}
-	}
-	if year == 0 && month == 0 && day == 0 {
-		if hour == 0 && min == 0 && sec == 0 && nsec == 0 {
-			return time.Time{}, nil
-		}
-	}
-	if !validDateTime(year, month, day, hour, min, sec) {
-		return time.Time{}, fmt.Errorf("date/time value %q has no time.Time equivalent (zero or out-of-range parts, e.g. stored under ALLOW_INVALID_DATES); scan it without parseTime", b)
-	}
-	if loc == nil {
-		loc = time.UTC
-	}
-	return time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc), nil
-}
-
-// validDateTime reports whether the parts name a real calendar date and time, so time.Date does not silently
-// turn, say, 2024-02-31 into March 2nd or 2024-00-00 into November 30th.
-func validDateTime(year, month, day, hour, min, sec int) bool {
-	if month < 1 || month > 12 || day < 1 || hour > 23 || min > 59 || sec > 59 {
-		return false
-	}
-	return day <= time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+// ColumnTypePrecisionScale returns precision and scale of DECIMAL columns (and the fractional seconds of
+// time columns as both precision and scale, as go-sql-driver/mysql does).
+func (r *rows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
+	return precisionScale(&r.res.Columns[i])
 }

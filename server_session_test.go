@@ -32,7 +32,7 @@ func readSessionState(t *testing.T, c *sql.Conn, tmp string) sessionState {
 	s.tempTable = err == nil
 	require.NoError(t, c.Raw(func(dc any) error {
 		if cc := dc.(*conn).cache; cc != nil {
-			s.cached = cc.len()
+			s.cached = cc.Len()
 		}
 		return nil
 	}))
