@@ -37,6 +37,7 @@ func main() {
 	stormTime := flag.Duration("storm-time", 10*time.Second, "cancel storm: duration of one driver's run")
 	stormRounds := flag.Int("storm-rounds", 2, "cancel storm: runs per driver, alternating")
 	stormDrivers := flag.String("storm-drivers", "rawmysql,mysql", "cancel storm: comma-separated drivers to run, in order")
+	stormWarmup := flag.Duration("storm-warmup", 3*time.Second, "cancel storm: unmeasured warm-up storm per driver before the rounds")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run (storm or workloads) to this file")
 	flag.Parse()
 
@@ -55,7 +56,7 @@ func main() {
 			os.Exit(1)
 		}
 		cfg := stormConfig{goroutines: *stormN, pool: *stormPool, duration: *stormTime,
-			maxSleep: 100 * time.Millisecond, maxTimeout: 50 * time.Millisecond, settle: 15 * time.Second}
+			maxSleep: 100 * time.Millisecond, maxTimeout: 50 * time.Millisecond, settle: 15 * time.Second, warmup: *stormWarmup}
 		fmt.Fprintf(os.Stderr, "bench: cancel storm on %s\n", srv.desc)
 		err = stormMain(os.Stdout, srv.dsn, cfg, *stormRounds, strings.Split(*stormDrivers, ","))
 		if srv.stop != nil {
