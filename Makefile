@@ -38,7 +38,7 @@ STATICCHECK := $(GOBIN_DIR)/staticcheck
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test deps fuzz lint bench testenv images test-server test-matrix compat-servers
+.PHONY: run test test-ha deps fuzz lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -56,6 +56,16 @@ test: deps
 			(cd "$$m" && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...); \
 		fi; \
 	done
+
+# `make test-ha`: the cluster tests (build tag ha) — private MariaDB servers in GTID replication and a three-node
+# Galera cluster on loopback ports. HA_RUN selects them; they skip with one line when mariadbd, the Galera
+# provider or rsync is missing.
+HA_RUN ?= ^Test(HA|Replication|Galera)
+HA_PACKAGES ?= . ./internal/testserver
+
+## test-ha: race-test the cluster tests (failover, target servers, Galera, replication) under build tag ha
+test-ha: deps
+	GOWORK=off $(GO) test -tags ha $(TESTFLAGS) -timeout $(TEST_TIMEOUT) -run '$(HA_RUN)' -v $(HA_PACKAGES)
 
 ## testenv: build internal/testenv, which starts the Docker test servers through dockertest
 testenv:

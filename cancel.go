@@ -228,21 +228,26 @@ var onCancelStart func(done <-chan struct{})
 // setupKill reads the connection id and the server identity (with @@max_allowed_packet when the DSN asks
 // for the server's value, so this costs no round trip of its own then) and arms KILL QUERY on cancel. A
 // server that cannot answer the identity query (an incompatible server) keeps close-on-cancel.
-func (c *conn) setupKill(ctx context.Context, connector *Connector, needMaxPacket bool) (maxPacket string, err error) {
+//
+// extraCols are more columns to read in the same query (the server's role); their values are returned in extra.
+func (c *conn) setupKill(ctx context.Context, connector *Connector, needMaxPacket bool, extraCols []string) (maxPacket string, extra []string, err error) {
 	identCols := identityColumns(c.pc.ServerVersion())
 	q := "SELECT CONNECTION_ID(), " + identCols
 	if needMaxPacket {
 		q += ", @@max_allowed_packet"
 	}
+	for _, col := range extraCols {
+		q += ", " + col
+	}
 	vals, err := c.queryRow(ctx, q)
 	if err != nil {
 		var se *protocol.ServerError
 		if errors.As(err, &se) && !errors.Is(err, context.Canceled) {
-			return "", nil // no identity: close on cancel
+			return "", nil, nil // no identity: close on cancel
 		}
-		return "", err
+		return "", nil, err
 	}
-	want := 2 + strings.Count(identCols, ",")
+	want := 2 + strings.Count(identCols, ",") + len(extraCols)
 	if needMaxPacket {
 		want++
 	}
@@ -253,8 +258,12 @@ func (c *conn) setupKill(ctx context.Context, connector *Connector, needMaxPacke
 	if len(vals) != want || perr != nil {
 		// Not the answer of a MySQL or MariaDB server (a proxy, or other server code such as vitess): the
 		// server's identity cannot be proven, so a cancelled command closes the connection instead of
-		// sending KILL QUERY; max_allowed_packet, if needed, is asked on its own.
-		return "", nil
+		// sending KILL QUERY; max_allowed_packet and the extra columns, if needed, are asked on their own.
+		return "", nil, nil
+	}
+	if len(extraCols) > 0 {
+		extra = vals[len(vals)-len(extraCols):]
+		vals = vals[:len(vals)-len(extraCols)]
 	}
 	if needMaxPacket {
 		maxPacket = vals[len(vals)-1]
@@ -265,7 +274,7 @@ func (c *conn) setupKill(ctx context.Context, connector *Connector, needMaxPacke
 	c.pc.CancelFunc = k.kill
 	c.pc.OnCancelStart = onCancelStart
 	c.pc.CancelTimeout = killTimeout(c.cfg)
-	return maxPacket, nil
+	return maxPacket, extra, nil
 }
 
 // scalarRow runs query on a bare protocol connection and returns its first row as text.

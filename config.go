@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,23 @@ type Config struct {
 	Net    string // "tcp", "tcp4", "tcp6", "unix", or a name registered with RegisterDialContext
 	Addr   string // host:port for TCP, a path for unix
 	DBName string // default database, may be empty
+
+	// Addrs lists several TCP servers (host:port) that connections are spread over or fail over between (DSN
+	// tcp(h1:3306,h2:3306,h3)); see LoadBalance. When it holds more than one address, normalize sets Addr to
+	// the first; a list of one is moved to Addr. Empty: Addr is the only server.
+	Addrs []string
+	// LoadBalance is the order in which a new connection tries Addrs: "failover" (the default), "random",
+	// "roundrobin" or "leastconnections" (the LoadBalance* constants).
+	LoadBalance string
+	// HostBackoff is how long a host that could not be reached is tried only after all others (default 10s,
+	// 0: no backoff).
+	HostBackoff time.Duration
+	// TargetServer is the kind of server a connection must reach: "any" (the default), "primary", "replica",
+	// "preferReplica" or "preferPrimary" (the Target* constants; see target.go).
+	TargetServer string
+	// TargetRecheck is how old a pooled connection's role check may be before ResetSession checks it again
+	// (default 5s; 0: at every reuse). Used when TargetServer is not any or Addrs has several hosts.
+	TargetRecheck time.Duration
 
 	// Params are session system variables applied after connecting with SET (DSN keys this driver does not
 	// know). Values are sent as written.
@@ -113,7 +131,8 @@ const (
 )
 
 // NewConfig returns a Config with the defaults: Collation utf8mb4_general_ci, Loc time.UTC, MaxAllowedPacket
-// 64 MiB, StmtCacheSize 64, StmtCacheTotal 1000, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
+// 64 MiB, StmtCacheSize 64, StmtCacheTotal 1000, LoadBalance failover, HostBackoff 10s, TargetServer any,
+// TargetRecheck 5s, and AllowNativePasswords, CheckConnLiveness and KillQueryOnCancel set. Net and Addr
 // stay empty; a Connector uses "tcp" and 127.0.0.1:3306 ("/tmp/mysql.sock" for "unix") when they are.
 func NewConfig() *Config {
 	return &Config{
@@ -125,6 +144,10 @@ func NewConfig() *Config {
 		AllowNativePasswords: true,
 		CheckConnLiveness:    true,
 		KillQueryOnCancel:    true,
+		LoadBalance:          LoadBalanceFailover,
+		HostBackoff:          defaultHostBackoff,
+		TargetServer:         TargetAny,
+		TargetRecheck:        defaultTargetRecheck,
 	}
 }
 
@@ -138,6 +161,7 @@ func (c *Config) Clone() *Config {
 	if c.Params != nil {
 		cp.Params = maps.Clone(c.Params)
 	}
+	cp.Addrs = slices.Clone(c.Addrs)
 	if c.TLS != nil {
 		cp.TLS = c.TLS.Clone()
 	}
@@ -159,17 +183,9 @@ func (c *Config) normalizeWith(prefix string) error {
 	}
 	switch c.Net {
 	case "tcp", "tcp4", "tcp6":
-		if c.Addr == "" {
-			c.Addr = defaultTCPAddr
-			if c.Net == "tcp6" {
-				c.Addr = defaultTCP6Addr
-			}
+		if err := c.normalizeHosts(prefix); err != nil {
+			return err
 		}
-		addr, ok := withDefaultPort(c.Addr)
-		if !ok {
-			return errors.New(prefix + "invalid TCP address (want host, host:port, IPv6 or [IPv6]:port)")
-		}
-		c.Addr = addr
 	case "unix":
 		if c.Addr == "" {
 			c.Addr = defaultUnixAddr
@@ -178,6 +194,10 @@ func (c *Config) normalizeWith(prefix string) error {
 		if c.Addr == "" {
 			return errors.New(prefix + "no default address for this network, write it as net(address)")
 		}
+	}
+
+	if err := c.normalizeHA(prefix); err != nil {
+		return err
 	}
 
 	if c.Loc == nil {
@@ -301,7 +321,7 @@ func (c *Config) resolveTLS(prefix string) error {
 		if err := c.loadTLSFiles(t, prefix); err != nil {
 			return err
 		}
-		if t.ServerName == "" && !t.InsecureSkipVerify {
+		if t.ServerName == "" && !t.InsecureSkipVerify && len(c.Addrs) <= 1 { // several hosts: set per host
 			if host, _, err := net.SplitHostPort(c.Addr); err == nil {
 				t.ServerName = host
 			}

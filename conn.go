@@ -25,9 +25,10 @@ type conn struct {
 	// killQueryOnCancel=false.
 	killer *killer
 
-	lastQuery string // text of the command in progress (COM_QUERY or the prepared statement's)
-	inTx      bool   // a driver.Tx is open on the connection
-	bad       bool   // discarded: every later command is refused with driver.ErrBadConn
+	lastQuery string   // text of the command in progress (COM_QUERY or the prepared statement's)
+	inTx      bool     // a driver.Tx is open on the connection
+	bad       bool     // discarded: every later command is refused with driver.ErrBadConn
+	role      connRole // the server's role and the connection's host (target.go, hosts.go)
 
 	// stickyParams: the server fixes a prepared statement's parameter types at its first execution and
 	// converts later arguments to them (MySQL 8.0.22+, TiDB, Dolt; not MariaDB), so a cached statement is
@@ -60,6 +61,7 @@ func (c *conn) Close() error {
 		c.logClose()
 	}
 	c.bad = true
+	c.releaseHost()
 	if c.cache != nil {
 		c.cache.Clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
@@ -97,7 +99,7 @@ func (c *conn) end(ctx context.Context, err error) error {
 	}
 	err = ctxErr(ctx, err)
 	switch {
-	case c.cfg.RejectReadOnly && isReadOnlyError(err):
+	case (c.cfg.RejectReadOnly || c.cfg.TargetServer == TargetPrimary) && isReadOnlyError(err):
 		err = c.rejectReadOnly(err)
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()) && (c.inTx || c.pc.TxOpenAtStart()):
 		c.discard()

@@ -28,6 +28,7 @@ type Connector struct {
 	side       *sidePool // idle KILL side connections (cancel.go)
 	// spares holds connections recycled after a cancelled command (spare.go); nil with a BeforeConnect hook.
 	spares *sparePool
+	hosts  *hostSet // per-host backoff and open connections (hosts.go)
 }
 
 // Close closes the idle KILL side connections and the spare connections; database/sql calls it from
@@ -50,7 +51,7 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{}}
+	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{}, hosts: newHostSet()}
 }
 
 // Driver returns the rawmysql Driver.
@@ -58,17 +59,36 @@ func (c *Connector) Driver() driver.Driver { return &Driver{} }
 
 // connect does the work of Connect.
 func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
+	cached := true
 	if c.cfg.beforeConnect != nil {
 		hc, err := c.runBeforeConnect(ctx)
 		if err != nil {
 			return nil, err
 		}
 		c = hc // this connection (and its KILL QUERY side connection) uses the hook's Config
-	} else if err := ctx.Err(); err != nil {
-		return nil, err
-	} else if sc := c.spares.take(); sc != nil {
-		return sc, nil // a connection recycled after a cancel, proven clean (spare.go)
+		cached = false
 	}
+	if len(c.cfg.Addrs) > 1 {
+		return c.connectHosts(ctx, cached)
+	}
+	var dc driver.Conn
+	if sc := c.takeSpare(ctx, cached); sc != nil {
+		dc = sc // a connection recycled after a cancel, proven clean (spare.go)
+	} else {
+		var err error
+		if dc, err = c.connectOne(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := dc.(*conn).checkSingleTarget(); err != nil {
+		dc.Close()
+		return nil, err
+	}
+	return dc, nil
+}
+
+// connectOne opens a connection to c.cfg.Addr.
+func (c *Connector) connectOne(ctx context.Context) (driver.Conn, error) {
 	cfg := c.cfg
 	caller := ctx // the caller's context: when it ends the connect, its error is returned as is
 	if cfg.Timeout > 0 {
@@ -125,7 +145,7 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	}
 	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget and
 	// the idle KILL side connections (closed by DB.Close through this Connector).
-	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side}, nil
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, hosts: c.hosts}, nil
 }
 
 // connectErr names the address in an error of the connection phase. When the caller's context ended it, that

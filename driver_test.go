@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,64 +21,6 @@ import (
 // TestMain stops the test servers and then checks that no goroutine is left running (connections, context
 // watchers, KILL QUERY side connections, fake servers and proxies all end).
 func TestMain(m *testing.M) { testserver.MainWithExamples(m, leakcheck.Check) }
-
-// extraTestParams are DSN parameters every openDB adds after its own: those of the environment variable
-// RAWMYSQL_TEST_PARAMS (e.g. "compress=true" to run the whole suite compressed), then those a test suite sets
-// (TestCompressedSuite).
-var extraTestParams = os.Getenv("RAWMYSQL_TEST_PARAMS")
-
-// joinParams joins DSN parameter lists, skipping empty ones.
-func joinParams(lists ...string) string {
-	var out []string
-	for _, l := range lists {
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "&")
-}
-
-// openDB opens a *sql.DB on the test server with extra DSN parameters (plus extraTestParams).
-func openDB(t testing.TB, params string) *sql.DB {
-	t.Helper()
-	srv := testserver.Get(t)
-	db, err := sql.Open("rawmysql", srv.DSN(joinParams(params, extraTestParams)))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	require.NoError(t, db.Ping())
-	return db
-}
-
-// tableName gives each test (and subtest) its own table: letters, digits and _ only, at most 64 bytes.
-func tableName(t testing.TB) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(t.Name()) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	name := b.String()
-	if len(name) > 50 {
-		h := fnv.New32a()
-		h.Write([]byte(name))
-		name = fmt.Sprintf("%s_%08x", name[:40], h.Sum32())
-	}
-	return "t_" + name
-}
-
-// seqTable returns a derived table (to be given an alias) of the integers 1..n in a column seq, for any server.
-func seqTable(n int) string { return testserver.SeqTable(n) }
-
-func mustExec(t testing.TB, db interface {
-	Exec(string, ...any) (sql.Result, error)
-}, q string) sql.Result {
-	t.Helper()
-	res, err := db.Exec(q)
-	require.NoError(t, err, q)
-	return res
-}
 
 func TestPingAndServerVersion(t *testing.T) {
 	db := openDB(t, "")
@@ -416,6 +356,7 @@ func TestServerErrors(t *testing.T) {
 }
 
 func TestLargeValue20MiB(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, "")
 	const size = 20 << 20
 	var maxPacket int
@@ -555,6 +496,7 @@ func TestConnectionAttributes(t *testing.T) {
 }
 
 func TestMaxAllowedPacket(t *testing.T) {
+	t.Parallel()
 	// 0 asks the server; a statement larger than the limit is refused before anything is sent, and the
 	// connection stays usable.
 	db := openDB(t, "maxAllowedPacket=0")

@@ -29,6 +29,8 @@ var (
 //
 //	[user[:password]@][net[(addr)]]/dbname[?param1=value1&paramN=valueN]
 //
+// For TCP, addr may list several servers separated by commas, tcp(h1:3306,h2:3306,h3) (Config.Addrs).
+//
 // The user ends at the first ':' and the password at the last '@' before the slash, so the password may contain
 // ':', '@' and '/'; user and password are taken as written (no unescaping). net is "tcp" (the default), "tcp4",
 // "tcp6", "unix" or a name registered with RegisterDialContext; addr defaults to 127.0.0.1:3306 for tcp and
@@ -55,6 +57,10 @@ var (
 //	tls              true, false, skip-verify, preferred, or a name registered with RegisterTLSConfig
 //	tls-ca, tls-cert, tls-key  PEM files: CA bundle to verify the server; client certificate and its key.
 //	                 Without a tls parameter they imply tls=true.
+//	loadBalance      failover (default), random, roundrobin, leastconnections: how several hosts are tried
+//	hostBackoff      how long an unreachable host is tried last (default 10s, 0: never)
+//	targetServer     any (default), primary, replica, preferReplica, preferPrimary
+//	targetRecheck    how often a pooled connection's server role is checked again on reuse (default 5s)
 //
 // Any other parameter is a session system variable set after connecting (Config.Params), sent as written in
 // "SET name=value" as go-sql-driver does: a name that is no variable (golang-migrate's x-migrations-table, for
@@ -381,7 +387,7 @@ func intParam(field func(*Config) *int, def, max int) dsnParam {
 // FormatDSN returns a DSN for c that ParseDSN turns back into an equal Config. Parameters equal to the NewConfig
 // defaults are left out and the others are written in sorted order; the database name is escaped with
 // url.PathEscape and parameter values with url.QueryEscape. User and password are written as they are, and so are
-// Net and Addr ("tcp" when Net is empty). TLS, Logger, Tracer, PacketTrace and DialFunc have no DSN form: only
+// Net and Addr ("tcp" when Net is empty; several Addrs joined by commas). TLS, Logger, Tracer, PacketTrace and DialFunc have no DSN form: only
 // TLSConfig and the tls-ca/tls-cert/tls-key paths are written. The result contains the password: do not log it.
 func (c *Config) FormatDSN() string {
 	var b strings.Builder
@@ -401,7 +407,7 @@ func (c *Config) FormatDSN() string {
 		}
 		b.WriteString(n)
 		b.WriteByte('(')
-		b.WriteString(c.Addr)
+		b.WriteString(c.hostList())
 		b.WriteByte(')')
 	case c.Net != "" && c.Net != "tcp":
 		b.WriteString(c.Net)

@@ -23,6 +23,7 @@ func FuzzParseDSN(f *testing.F) {
 		f.Add(tt.out)
 	}
 	f.Add("u:p@tcp(h)/db?tls=fuzz-tls&x=%2F&loc=Asia/Tokyo")
+	f.Add("u:p@tcp(h1,h2:1,[::1])/db?loadBalance=random&targetServer=primary&hostBackoff=1s&targetRecheck=0s")
 
 	if err := RegisterTLSConfig("fuzz-tls", &tls.Config{MinVersion: tls.VersionTLS12}); err != nil {
 		f.Fatal(err)

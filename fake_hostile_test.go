@@ -1,10 +1,9 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"context"
 	"encoding/binary"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,25 +15,6 @@ import (
 // frameRaw frames payload with an explicit sequence id and a length that may lie.
 func frameRaw(length int, seq byte, payload []byte) []byte {
 	return append([]byte{byte(length), byte(length >> 8), byte(length >> 16), seq}, payload...)
-}
-
-// hostileServer answers the first connection's first command with reply and serves later connections
-// properly (answerSelect2), so a test can check that the pool recovers.
-func hostileServer(t *testing.T, reply func(c *protocoltest.Conn, done <-chan struct{})) *protocoltest.Server {
-	var first atomic.Bool
-	first.Store(true)
-	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
-		if !fakeAccept(c) {
-			return
-		}
-		if first.Swap(false) {
-			c.ExpectCommand()
-			reply(c, done)
-			return
-		}
-		for answerSelect2(c) {
-		}
-	})
 }
 
 // TestHostileServerReplies: replies that lie or break the protocol give a clear error — no panic, no hang

@@ -1,47 +1,24 @@
-package rawmysql
+package rawmysql_test
 
 import (
-	"database/sql"
 	"encoding/binary"
 	"sync/atomic"
 	"testing"
 
+	"github.com/rawmysql/rawmysql"
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// fakeLogin runs the connection phase of a fake server: handshake, response, OK.
-func fakeLogin(c *protocoltest.Conn) bool {
-	c.SendHandshake(protocoltest.HandshakeOpts{})
-	if c.ExpectHandshakeResponse() == nil {
-		return false
-	}
-	c.WritePacket(protocoltest.OK(0, 0, 2, 0, ""))
-	return c.Err() == nil
-}
-
-func openFake(t *testing.T, srv *protocoltest.Server, params string) *sql.DB {
-	dsn := "root@tcp(" + srv.Addr() + ")/?timeout=5s&readTimeout=5s&writeTimeout=5s"
-	if params != "" {
-		dsn += "&" + params
-	}
-	db, err := sql.Open("rawmysql", dsn)
-	require.NoError(t, err)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-var oneIntColumn = []protocoltest.Column{{Name: "v", Type: 0x08, Charset: 63, Flags: 1, Length: 20}}
-
 // A server that answers a query with a LOCAL INFILE request for a file the query never named gets an empty
 // file, the caller gets a clear error, and the connection stays usable.
 func TestFakeServerUnrequestedLocalInfile(t *testing.T) {
-	RegisterLocalFile("/etc/passwd") // even a registered file is refused when the query did not name it
-	defer DeregisterLocalFile("/etc/passwd")
+	rawmysql.RegisterLocalFile("/etc/passwd") // even a registered file is refused when the query did not name it
+	defer rawmysql.DeregisterLocalFile("/etc/passwd")
 	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		if !fakeLogin(c) {
+		if !fakeAccept(c) {
 			return
 		}
 		for {
@@ -50,16 +27,16 @@ func TestFakeServerUnrequestedLocalInfile(t *testing.T) {
 				return
 			}
 			switch {
-			case cmd == 0x03 && string(arg) == "SELECT 1":
+			case protocol.Command(cmd) == protocol.ComQuery && string(arg) == "SELECT 1":
 				c.WritePacket(append([]byte{0xfb}, "/etc/passwd"...))
 				data := c.ReadPacket()
 				if len(data) != 0 {
 					c.Errorf("client sent %d bytes of a file nobody asked for", len(data))
 				}
 				c.WritePacket(protocoltest.OK(0, 0, 2, 0, ""))
-			case cmd == 0x03 && string(arg) == "SELECT 2":
+			case protocol.Command(cmd) == protocol.ComQuery && string(arg) == "SELECT 2":
 				c.SendResultSet(oneIntColumn, [][][]byte{{[]byte("2")}}, true)
-			case cmd == 0x01:
+			case protocol.Command(cmd) == protocol.ComQuit:
 				return
 			default:
 				c.WritePacket(protocoltest.ERR(1047, "08S01", "unknown command"))
@@ -84,7 +61,7 @@ func TestFakeServerUnrequestedLocalInfile(t *testing.T) {
 func TestFakeServerReprepare(t *testing.T) {
 	var executes, prepares atomic.Int32
 	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		if !fakeLogin(c) {
+		if !fakeAccept(c) {
 			return
 		}
 		nextID := uint32(1)
@@ -93,8 +70,8 @@ func TestFakeServerReprepare(t *testing.T) {
 			if c.Err() != nil {
 				return
 			}
-			switch cmd {
-			case 0x16: // COM_STMT_PREPARE: 0 columns, 1 param
+			switch protocol.Command(cmd) {
+			case protocol.ComStmtPrepare: // 0 columns, 1 param
 				prepares.Add(1)
 				ok := []byte{0}
 				ok = binary.LittleEndian.AppendUint32(ok, nextID)
@@ -102,7 +79,7 @@ func TestFakeServerReprepare(t *testing.T) {
 				nextID++
 				c.WritePacket(ok)
 				c.WritePacket(protocoltest.ColumnDef(protocoltest.Column{Name: "?", Type: 0x08, Charset: 63}))
-			case 0x17: // COM_STMT_EXECUTE
+			case protocol.ComStmtExecute:
 				executes.Add(1)
 				id := binary.LittleEndian.Uint32(arg)
 				if id == 1 {
@@ -110,8 +87,8 @@ func TestFakeServerReprepare(t *testing.T) {
 					continue
 				}
 				c.WritePacket(protocoltest.OK(1, 7, 2, 0, ""))
-			case 0x19: // COM_STMT_CLOSE: no reply
-			case 0x01:
+			case protocol.ComStmtClose: // no reply
+			case protocol.ComQuit:
 				return
 			}
 		}

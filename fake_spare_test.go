@@ -15,8 +15,19 @@ import (
 // returns the newest live one, a spare parked for spareMaxIdle is closed, Close closes every spare and later
 // ones, and at most maxRecycling connections are recycled at once.
 func TestSparePoolBounds(t *testing.T) {
-	srv := commandServer(t, func(c *protocoltest.Conn, cmd protocol.Command, arg []byte) {
+	// A fake server that logs every connection in and answers every command with OK until COM_QUIT.
+	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{})
+		if c.ExpectHandshakeResponse() == nil {
+			return
+		}
 		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		for c.Err() == nil {
+			if cmd, _ := c.ExpectCommand(); c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
+				return
+			}
+			c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		}
 	})
 	cfg, err := ParseDSN(fmt.Sprintf("root@tcp(%s)/?killQueryOnCancel=false&timeout=5s&tls=false", srv.Addr()))
 	require.NoError(t, err)

@@ -1,10 +1,11 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"encoding/binary"
 	"sync"
 	"testing"
 
+	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/rawmysql/rawmysql/protocol/protocoltest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,7 +18,7 @@ func TestReprepareUnderMaxPreparedStmtCount(t *testing.T) {
 	var mu sync.Mutex
 	var log []string
 	srv := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		if !fakeLogin(c) {
+		if !fakeAccept(c) {
 			return
 		}
 		open := map[uint32]bool{}
@@ -28,8 +29,8 @@ func TestReprepareUnderMaxPreparedStmtCount(t *testing.T) {
 				return
 			}
 			mu.Lock()
-			switch cmd {
-			case 0x16: // COM_STMT_PREPARE
+			switch protocol.Command(cmd) {
+			case protocol.ComStmtPrepare:
 				if len(open) >= 2 {
 					log = append(log, "prepare refused")
 					c.WritePacket(protocoltest.ERR(1461, "42000", "Can't create more than max_prepared_stmt_count statements (current value: 2)"))
@@ -41,17 +42,17 @@ func TestReprepareUnderMaxPreparedStmtCount(t *testing.T) {
 				c.WritePacket(append(ok, 0, 0, 1, 0, 0, 0, 0))
 				c.WritePacket(protocoltest.ColumnDef(protocoltest.Column{Name: "?", Type: 0xfd, Charset: 63}))
 				next++
-			case 0x17: // COM_STMT_EXECUTE
+			case protocol.ComStmtExecute:
 				id := binary.LittleEndian.Uint32(arg)
 				if !open[id] {
 					c.WritePacket(protocoltest.ERR(1243, "HY000", "Unknown prepared statement handler"))
 					break
 				}
 				c.WritePacket(protocoltest.OK(1, 0, 2, 0, ""))
-			case 0x19: // COM_STMT_CLOSE
+			case protocol.ComStmtClose:
 				delete(open, binary.LittleEndian.Uint32(arg))
 				log = append(log, "close")
-			case 0x01:
+			case protocol.ComQuit:
 				mu.Unlock()
 				return
 			}

@@ -1,4 +1,4 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"context"

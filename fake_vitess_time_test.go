@@ -1,4 +1,4 @@
-package rawmysql
+package rawmysql_test
 
 import (
 	"encoding/binary"
@@ -49,12 +49,12 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 					if c.Err() != nil {
 						return
 					}
-					switch cmd {
-					case 0x16: // COM_STMT_PREPARE: 0 columns, 1 param
+					switch protocol.Command(cmd) {
+					case protocol.ComStmtPrepare: // 0 columns, 1 param
 						ok := binary.LittleEndian.AppendUint32([]byte{0}, 1)
 						c.WritePacket(append(ok, 0, 0, 1, 0, 0, 0, 0))
 						c.WritePacket(protocoltest.ColumnDef(protocoltest.Column{Name: "?", Type: 0xfd, Charset: 63}))
-					case 0x17: // id(4) flags(1) iterations(4) NULL bitmap(1) new-params-bound(1) type(2) value
+					case protocol.ComStmtExecute: // id(4) flags(1) iterations(4) NULL bitmap(1) new-params-bound(1) type(2) value
 						mu.Lock()
 						types = append(types, arg[11])
 						v := arg[13:]
@@ -64,8 +64,8 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 						}
 						mu.Unlock()
 						c.WritePacket(protocoltest.OK(1, 0, 2, 0, ""))
-					case 0x19:
-					case 0x01:
+					case protocol.ComStmtClose:
+					case protocol.ComQuit:
 						return
 					}
 				}
@@ -82,17 +82,5 @@ func TestTimeArgumentsAsTextForVitessServers(t *testing.T) {
 			assert.Equal(t, []byte{tc.wantType, tc.wantType}, types)
 			assert.Equal(t, tc.want, values)
 		})
-	}
-}
-
-func TestAppendDateTimeText(t *testing.T) {
-	for want, tm := range map[string]time.Time{
-		"2024-03-01 03:04:05.045":    time.Date(2024, 3, 1, 3, 4, 5, 45000000, time.UTC),
-		"2024-03-01 03:04:05.000001": time.Date(2024, 3, 1, 3, 4, 5, 1000, time.UTC),
-		"2024-03-01 03:04:05.1":      time.Date(2024, 3, 1, 3, 4, 5, 100000999, time.UTC),
-		"0999-12-31 00:00:00":        time.Date(999, 12, 31, 0, 0, 0, 0, time.UTC),
-		"0000-00-00":                 {},
-	} {
-		assert.Equal(t, want, string(appendDateTimeText(nil, tm)))
 	}
 }

@@ -116,7 +116,7 @@ func (c *conn) interpolate(query string, args []driver.NamedValue) (string, erro
 	buf, err := sanitize.Interpolate(c.ibuf[:0], query, c.noBackslashEscapes(), len(args), func(i int) (any, error) {
 		v, err := convertArg(args[i].Value, 0)
 		if t, ok := v.(time.Time); ok {
-			v = c.timeArg(t) // the connection's location, truncated (the zero time stays the zero date)
+			v = c.timeBind(t) // the connection's location, truncated (only the zero time is the zero date)
 		}
 		return v, err
 	})

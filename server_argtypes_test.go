@@ -5,22 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// serverIsMySQL reports whether db's server is Oracle MySQL (not MariaDB), from SELECT VERSION() and
-// @@version_comment.
-func serverIsMySQL(t testing.TB, db *sql.DB) bool {
-	t.Helper()
-	var version, comment string
-	require.NoError(t, db.QueryRow("SELECT VERSION(), @@version_comment").Scan(&version, &comment))
-	return !strings.Contains(strings.ToLower(version+" "+comment), "mariadb")
-}
 
 type argNamedInt int
 type argNamedString string

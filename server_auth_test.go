@@ -4,117 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
 	"github.com/rawmysql/rawmysql/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// accountHosts are the hosts an account is created for, so that it logs in over TCP (IPv4 and IPv6) and over
-// the unix socket of a server running with --skip-name-resolve. A container sees TCP clients coming from its
-// network's gateway, so there the account is created for '%'.
-func accountHosts(srv *testserver.Server) []string {
-	if srv.Kind == testserver.KindDocker {
-		return []string{"%", "localhost"}
-	}
-	return []string{"127.0.0.1", "::1", "localhost"}
-}
-
-// createAccount creates user on every host of accountHosts with the given IDENTIFIED/REQUIRE clause, grants it
-// the test database, and drops it at the end of the test.
-func createAccount(t *testing.T, srv *testserver.Server, user, clause string) {
-	t.Helper()
-	var b strings.Builder
-	hosts := accountHosts(srv)
-	for _, h := range hosts {
-		fmt.Fprintf(&b, "DROP USER IF EXISTS '%s'@'%s';\n", user, h)
-		fmt.Fprintf(&b, "CREATE USER '%s'@'%s' %s;\n", user, h, clause)
-		fmt.Fprintf(&b, "GRANT ALL ON test.* TO '%s'@'%s';\n", user, h)
-	}
-	_, err := srv.Exec(b.String())
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		var d strings.Builder
-		for _, h := range hosts {
-			fmt.Fprintf(&d, "DROP USER IF EXISTS '%s'@'%s';\n", user, h)
-		}
-		_, _ = srv.Exec(d.String())
-	})
-}
-
-// userDSN is a DSN for user:password on srv over network ("tcp" or "unix") with params.
-func userDSN(t *testing.T, srv *testserver.Server, network, user, password, params string) string {
-	t.Helper()
-	addr := srv.Addr
-	if network == "unix" {
-		if srv.Socket == "" {
-			t.Skip("the test server has no unix socket")
-		}
-		addr = srv.Socket
-	}
-	dsn := fmt.Sprintf("%s:%s@%s(%s)/test", user, password, network, addr)
-	if params != "" {
-		dsn += "?" + params
-	}
-	return dsn
-}
-
-// connectOnce opens one connection with dsn and returns the error of a ping, and whether the connection
-// used TLS.
-func connectOnce(t *testing.T, dsn string) (tlsOn bool, err error) {
-	t.Helper()
-	cfg, err := ParseDSN(dsn)
-	if err != nil {
-		return false, err
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 20 * time.Second
-	}
-	connector, err := NewConnector(cfg)
-	if err != nil {
-		return false, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dc, err := connector.Connect(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer dc.Close()
-	c := dc.(*conn)
-	if _, err := c.exec(ctx, "DO 1"); err != nil {
-		return false, mapErr(err)
-	}
-	return c.pc.TLS(), nil
-}
-
-// transports are the ways a test account connects: plain TCP (tls=false), TLS (verified with the test CA),
-// the default (no tls parameter: TLS because the server offers it) and the unix socket.
-func transports(srv *testserver.Server) []struct{ name, network, params string } {
-	return []struct{ name, network, params string }{
-		{"tcp", "tcp", "tls=false"},
-		{"tls", "tcp", "tls=true&tls-ca=" + srv.CAFile},
-		{"default", "tcp", ""},
-		{"unix", "unix", ""},
-	}
-}
-
-// transportTLS reports whether the transport named name runs over TLS (see transports).
-func transportTLS(name string) bool { return name == "tls" || name == "default" }
-
-// requirePrivate skips t unless the server is this test binary's own (private or container: accounts may be
-// created) and has TLS certificates.
-func requirePrivate(t *testing.T, srv *testserver.Server) {
-	t.Helper()
-	if srv.Kind != testserver.KindPrivate && srv.Kind != testserver.KindDocker || srv.CAFile == "" {
-		t.Skipf("needs a private or container test server with TLS certificates (have a %s server)", srv.Kind)
-	}
-}
 
 func TestAuthNativePasswordTransports(t *testing.T) {
 	srv := testserver.Get(t)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -14,49 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// connID returns CONNECTION_ID() of the connection q runs on.
-func connID(t testing.TB, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) int64 {
-	t.Helper()
-	var id int64
-	require.NoError(t, q.QueryRowContext(context.Background(), "SELECT CONNECTION_ID()").Scan(&id))
-	return id
-}
-
-// runningCommand returns the COMMAND and INFO of connection id in the server's process list, seen through
-// admin (another pool); found is false when the connection is gone.
-func runningCommand(t testing.TB, admin *sql.DB, id int64) (command string, info sql.NullString, found bool) {
-	t.Helper()
-	err := admin.QueryRow("SELECT COMMAND, INFO FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&command, &info)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", info, false
-	}
-	require.NoError(t, err)
-	return command, info, true
-}
-
-// waitNotRunning waits until connection id is idle (COMMAND "Sleep"), or has gone.
-// The server sends the error of a killed statement slightly before its thread returns to "Sleep", and a
-// connection recycled after a cancel shows the recycler's last command (COM_RESET_CONNECTION, COM_INIT_DB)
-// until its thread is back to "Sleep", so the check allows a short bounded wait: far shorter than the
-// statements the tests kill (30 s sleeps, lock waits).
-func waitNotRunning(t *testing.T, admin *sql.DB, id int64) (command string, found bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		cmd, info, found := runningCommand(t, admin, id)
-		if !found || cmd == "Sleep" {
-			return cmd, found
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("connection %d still runs %s %q", id, cmd, info.String)
-			return cmd, found
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // TestCancelKillsQuery: a query whose context ends mid-flight is killed on the server (KILL QUERY through a side
 // connection); when the call returns, the query is no longer running, and the same connection is reused by the

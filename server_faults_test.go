@@ -151,6 +151,7 @@ func firstAfter(starts []int64, min int64) int64 {
 // at the context deadline, plus the bounded wait of a server-side cancel), and the pool works again
 // afterwards.
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Get(t)
 	resultQuery := "SELECT seq, REPEAT('r', 100) FROM " + seqTable(3000) + " s"
 	const largeQuery = "SELECT REPEAT('L', 20 << 20)"
@@ -251,6 +252,7 @@ func TestFaultMatrix(t *testing.T) {
 // TestServerKillAndRestartUnderLoad: a private server is killed (SIGKILL) and restarted while clients insert.
 // Clients get errors during the outage and succeed afterwards; every insert that was acknowledged is present.
 func TestServerKillAndRestartUnderLoad(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts its own server")
 	}

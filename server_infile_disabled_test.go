@@ -14,6 +14,7 @@ import (
 // With the server's local_infile off (MySQL 8.0+'s default), LOAD DATA LOCAL INFILE fails with the server's
 // 3948 (MariaDB: 4166); the error must say what to change, and still be the server's error for errors.As.
 func TestLocalInfileDisabledOnServer(t *testing.T) {
+	t.Parallel()
 	var db *sql.DB
 	probe := openDB(t, "")
 	var on int
@@ -58,17 +59,4 @@ func TestLocalInfileDisabledOnServer(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl).Scan(&n))
 	assert.Zero(t, n)
-}
-
-func TestIsLoadDataLocal(t *testing.T) {
-	for q, want := range map[string]bool{
-		"LOAD DATA LOCAL INFILE 'x' INTO TABLE t":                  true,
-		"load data low_priority local infile 'x' into table t":     true,
-		"LOAD XML LOCAL INFILE 'x.xml' INTO TABLE t":               true,
-		"LOAD DATA INFILE '/var/lib/x' INTO TABLE t":               false,
-		"SELECT 'LOAD DATA LOCAL'":                                 false,
-		"  LOAD   DATA\n CONCURRENT LOCAL INFILE 'x' INTO TABLE t": true,
-	} {
-		assert.Equal(t, want, isLoadDataLocal(q), q)
-	}
 }

@@ -17,30 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestConfigApplyOptions(t *testing.T) {
-	cfg := NewConfig()
-	require.NoError(t, cfg.Apply(TimeTruncate(time.Second), EnableCompression(true), Charset("latin1", "latin1_bin")))
-	assert.Equal(t, time.Second, cfg.TimeTruncate)
-	assert.True(t, cfg.Compress)
-	assert.Equal(t, "latin1", cfg.Charset)
-	assert.Equal(t, "latin1_bin", cfg.Collation)
-	require.NoError(t, cfg.Apply(EnableCompression(false), Charset("utf8mb4", "")))
-	assert.False(t, cfg.Compress)
-	assert.Equal(t, "utf8mb4", cfg.Charset)
-	assert.Empty(t, cfg.Collation)
-
-	// The first failing option stops Apply.
-	boom := errors.New("boom")
-	ran := false
-	err := cfg.Apply(func(*Config) error { return boom }, func(*Config) error { ran = true; return nil })
-	require.ErrorIs(t, err, boom)
-	assert.False(t, ran)
-
-	// The hook is kept by Clone (a Connector's private copy).
-	require.NoError(t, cfg.Apply(BeforeConnect(func(context.Context, *Config) error { return boom })))
-	assert.NotNil(t, cfg.Clone().beforeConnect)
-}
-
 // Charset(charset, collation) is applied after connecting.
 func TestCharsetOptionApplied(t *testing.T) {
 	srv := testserver.Get(t)
@@ -154,4 +130,18 @@ func TestUnknownParamIsSessionVariable(t *testing.T) {
 	var me *MySQLError
 	require.ErrorAs(t, err, &me, "the server refuses SET x-migrations-table=...")
 	assert.Equal(t, uint16(1064), me.Number)
+}
+
+// TestTimeTruncateKeepsYearOne: the zero date is written only for the zero time.Time itself, as go-sql-driver
+// does; a time that timeTruncate brings down to 0001-01-01 00:00:00 is that date, with interpolation as without.
+func TestTimeTruncateKeepsYearOne(t *testing.T) {
+	for _, interpolate := range []string{"true", "false"} {
+		db := openDB(t, "timeTruncate=1s&interpolateParams="+interpolate)
+		var got string
+		yearOne := time.Date(1, 1, 1, 0, 0, 0, 500_000_000, time.UTC)
+		require.NoError(t, db.QueryRow("SELECT CAST(CAST(? AS DATETIME) AS CHAR)", yearOne).Scan(&got))
+		assert.Equal(t, "0001-01-01 00:00:00", got, "interpolateParams=%s", interpolate)
+		require.NoError(t, db.QueryRow("SELECT CAST(CAST(? AS DATETIME) AS CHAR)", time.Time{}).Scan(&got))
+		assert.Equal(t, "0000-00-00 00:00:00", got, "interpolateParams=%s", interpolate)
+	}
 }

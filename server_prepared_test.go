@@ -122,6 +122,7 @@ func (v *ptrValuer) Value() (driver.Value, error) { return int64(v.n * 2), nil }
 
 // Arguments of every supported Go type round-trip through both argument paths (prepared and interpolated).
 func TestArgumentBinding(t *testing.T) {
+	t.Parallel()
 	for _, params := range []string{"parseTime=true", "parseTime=true&interpolateParams=true", "parseTime=true&stmtCacheSize=0"} {
 		t.Run(params, func(t *testing.T) {
 			// sql_mode: strict, but zero dates allowed (MySQL's default adds NO_ZERO_DATE, MariaDB's does not).
@@ -289,6 +290,7 @@ func TestStmtCacheEvictsAndCloses(t *testing.T) {
 // With the server-wide max_prepared_stmt_count reached, the cache gives its statements back and the query
 // still runs.
 func TestMaxPreparedStmtCount(t *testing.T) {
+	t.Parallel()
 	srv := testserver.StartPrivate(t, "--max-prepared-stmt-count=3")
 	db, err := sql.Open("rawmysql", srv.DSN(""))
 	require.NoError(t, err)
@@ -461,6 +463,7 @@ END`)
 // A 32 MiB argument goes through COM_STMT_SEND_LONG_DATA (COM_STMT_EXECUTE alone could not carry it past a
 // smaller max_allowed_packet) and comes back intact.
 func TestLongDataParameter32MiB(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, "")
 	var maxPacket int
 	require.NoError(t, db.QueryRow("SELECT @@max_allowed_packet").Scan(&maxPacket))

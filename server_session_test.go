@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
 	"github.com/stretchr/testify/assert"
@@ -90,19 +89,6 @@ func TestResetSessionClearsState(t *testing.T) {
 			require.NoError(t, c2.QueryRowContext(ctx, "SELECT ? + 1", 2).Scan(&two), "prepared statements work after the reset")
 			assert.Equal(t, 3, two)
 		})
-	}
-}
-
-// waitGone waits (bounded) until connection id has left the server's process list.
-func waitGone(t *testing.T, admin *sql.DB, id int64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, _, found := runningCommand(t, admin, id); !found {
-			return
-		}
-		require.True(t, time.Now().Before(deadline), "connection %d still listed", id)
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 // queries with stmtCacheTotal=16: the server never holds more than 16 of its statements, and a neighbour that
 // prepares every query (as go-sql-driver does) never meets error 1461.
 func TestStmtCachePoolBudgetOnServer(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a second server")
 	}
@@ -90,23 +91,11 @@ func TestStmtCachePoolBudgetOnServer(t *testing.T) {
 	assert.Equal(t, 0, connector.stmtBudget.InUse(), "closed connections give their slots back")
 }
 
-func TestStmtCacheDefaults(t *testing.T) {
-	c := NewConfig()
-	assert.Equal(t, 64, c.StmtCacheSize)
-	assert.Equal(t, 1000, c.StmtCacheTotal)
-	cfg, err := ParseDSN("/?stmtCacheTotal=0&stmtCacheSize=8")
-	require.NoError(t, err)
-	assert.Equal(t, 0, cfg.StmtCacheTotal)
-	assert.Zero(t, newConnector(cfg).stmtBudget.Max(), "no pool-wide bound")
-	assert.Equal(t, "tcp(127.0.0.1:3306)/?stmtCacheSize=8&stmtCacheTotal=0", cfg.FormatDSN())
-	_, err = ParseDSN("/?stmtCacheTotal=-1")
-	assert.ErrorContains(t, err, "stmtCacheTotal")
-}
-
 // Issue 12: when the server's max_prepared_stmt_count is reached (1461), the connection that met it gives its
 // cached statements back and retries, and the other connections of the pool give theirs back at their next
 // query, so the pool does not keep the server full.
 func TestStmtCachePoolReleasesUnder1461(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a second server")
 	}

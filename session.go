@@ -18,7 +18,9 @@ import (
 // checkConnLiveness (the default) it refuses one whose socket already holds data or EOF — a server that
 // closed an idle connection (wait_timeout, restart) is noticed here, before a command is written. With
 // resetSession=true it sends COM_RESET_CONNECTION (session variables, temporary tables, user locks and
-// prepared statements are dropped) and re-applies the DSN's session settings.
+// prepared statements are dropped) and re-applies the DSN's session settings. When the connection checks its
+// server's role (targetServer, several hosts) and the last check is older than targetRecheck, the role is read
+// again and a server that no longer serves the target refuses the connection (target.go).
 func (c *conn) ResetSession(ctx context.Context) error {
 	if err := c.poolable(); err != nil {
 		c.logErr(mapErr(err))
@@ -29,6 +31,9 @@ func (c *conn) ResetSession(ctx context.Context) error {
 			c.discard()
 			return mapErr(&retryable{err})
 		}
+	}
+	if err := c.recheckRole(ctx); err != nil {
+		return err
 	}
 	if !c.cfg.ResetSession {
 		return nil
@@ -208,23 +213,44 @@ func (c *conn) setupSession(ctx context.Context) error {
 	return nil
 }
 
-// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0)
-// and, with killQueryOnCancel, the connection id and server identity for KILL QUERY — in one query.
+// setupCancel reads what the connection needs after login: the server's max_allowed_packet (maxAllowedPacket=0),
+// the server's role (targetServer, several hosts) and, with killQueryOnCancel, the connection id and server
+// identity for KILL QUERY — in one query.
 func (c *conn) setupCancel(ctx context.Context, connector *Connector) error {
 	needMax := c.cfg.MaxAllowedPacket == 0
+	roleCols := c.roleColumns() // the server's role, read in the same query (target.go)
 	var v string
+	var role []string
 	if c.cfg.KillQueryOnCancel {
 		var err error
-		if v, err = c.setupKill(ctx, connector, needMax); err != nil {
+		if v, role, err = c.setupKill(ctx, connector, needMax, roleCols); err != nil {
 			return err
 		}
 	}
-	if needMax && v == "" {
-		vals, err := c.queryRow(ctx, "SELECT @@max_allowed_packet")
+	askMax, askRole := needMax && v == "", roleCols != nil && role == nil
+	if askMax || askRole {
+		var cols []string
+		if askMax {
+			cols = append(cols, "@@max_allowed_packet")
+		}
+		if askRole {
+			cols = append(cols, roleCols...)
+		}
+		vals, err := c.queryRow(ctx, "SELECT "+strings.Join(cols, ", "))
 		if err != nil {
 			return err
 		}
-		v = vals[0]
+		if askMax {
+			v, vals = vals[0], vals[1:]
+		}
+		if askRole {
+			role = vals
+		}
+	}
+	if roleCols != nil {
+		if err := c.setRole(role); err != nil {
+			return err
+		}
 	}
 	if needMax {
 		n, err := strconv.Atoi(v)

@@ -35,7 +35,8 @@ import (
 // bounded (maxSpare connections, each kept at most spareMaxIdle), and so is the number of connections being
 // recycled at once (maxRecycling: beyond it a cancelled connection is simply closed, its statement still
 // killed by the recovery). A Connector with a BeforeConnect hook keeps no spares (its connections may differ
-// in credentials or database). DB.Close closes the spares (Connector.Close); connections still being
+// in credentials or database), nor does one with several hosts (its per-host Connectors have no spare list:
+// the host accounting of hosts.go counts only connections it opened). DB.Close closes the spares (Connector.Close); connections still being
 // recycled then are closed when their recovery ends.
 
 // Bounds of the spare list.
@@ -198,6 +199,8 @@ func (c *conn) reclaim() (*conn, error) {
 	}
 	nc := newConn(pc, c.cfg, c.killer.connector.stmtBudget)
 	nc.killer = c.killer
+	nc.role = c.role // the server's role read at connect (target.go); a one-host Connector counts no host
+	nc.role.host = nil
 	// The reset may have set the character set to the server's default (MySQL): set the connection's again.
 	coll := mustCollation(c.cfg.Collation)
 	if _, err := nc.exec(ctx, "SET NAMES "+protocol.CollationCharset(coll)+" COLLATE "+protocol.CollationName(coll)); err != nil {
@@ -233,4 +236,13 @@ func (c *conn) recyclable() bool {
 	}
 	c.recycle(p)
 	return true
+}
+
+// takeSpare returns a spare for Connect, or nil (dial): only for the pool's own Connector (cached: no
+// BeforeConnect hook), and not once ctx is done.
+func (c *Connector) takeSpare(ctx context.Context, cached bool) *conn {
+	if !cached || ctx.Err() != nil {
+		return nil
+	}
+	return c.spares.take()
 }

@@ -394,10 +394,15 @@ func (c *conn) toParams(args []driver.NamedValue, dst []protocol.Param) ([]proto
 				p.Kind, p.B = protocol.ParamBytes, v
 			}
 		case time.Time:
-			if c.timeAsText {
-				p.Kind, p.S = protocol.ParamString, string(appendDateTimeText(nil, c.timeArg(v)))
-			} else {
-				p.Kind, p.T = protocol.ParamTime, c.timeArg(v)
+			switch t := c.timeBind(v).(type) {
+			case string:
+				p.Kind, p.S = protocol.ParamString, t
+			case time.Time:
+				if c.timeAsText {
+					p.Kind, p.S = protocol.ParamString, string(appendDateTimeText(nil, t))
+				} else {
+					p.Kind, p.T = protocol.ParamTime, t
+				}
 			}
 		}
 		dst = append(dst, p)
@@ -434,6 +439,16 @@ func appendDateTimeText(b []byte, t time.Time) []byte {
 		b = appendDigits(b, us, n)
 	}
 	return b
+}
+
+// timeBind gives the value bound for t: timeArg's time, or the text "0001-01-01 00:00:00" when a time other
+// than the zero time.Time became the zero instant (year 1 at midnight UTC, after timeTruncate): the encoders
+// write the zero instant as the zero date, which only the zero time.Time itself means (as in go-sql-driver).
+func (c *conn) timeBind(t time.Time) any {
+	if a := c.timeArg(t); !a.IsZero() || t.IsZero() {
+		return a
+	}
+	return "0001-01-01 00:00:00"
 }
 
 // timeArg puts t in the connection's location (the server stores wall-clock values) and truncates it.
