@@ -109,6 +109,12 @@ type Config struct {
 	ResetSession             bool // send COM_RESET_CONNECTION when a connection is reused from the pool
 	KillQueryOnCancel        bool // on context cancel, KILL QUERY through a side connection (default true)
 
+	// Read-your-writes across replicas (see gtid.go and GTIDWatermark):
+	TrackGTID         bool           // report each commit's GTID and advance the GTID watermark (DSN trackGTID)
+	CausalReads       bool           // reads first wait until the server applied the watermark (DSN causalReads)
+	CausalWaitTimeout time.Duration  // bound of that wait when the context allows more (default 10 s)
+	GTIDWatermark     *GTIDWatermark // watermark shared between pools (DSN gtidWatermark=name); nil: the Connector's own
+
 	// pubKey is the key registered under ServerPubKey, looked up by normalize (nil when ServerPubKey is empty).
 	pubKey *rsa.PublicKey
 	// beforeConnect runs before each new connection on a copy of the Config (the BeforeConnect option).

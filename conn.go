@@ -24,6 +24,8 @@ type conn struct {
 	// killer sends KILL QUERY for this connection through a side connection (cancel.go); nil when
 	// killQueryOnCancel=false.
 	killer *killer
+	// gtid: GTID tracking and causal reads (gtid.go); nil when trackGTID and causalReads are off.
+	gtid *gtidState
 
 	lastQuery string   // text of the command in progress (COM_QUERY or the prepared statement's)
 	inTx      bool     // a driver.Tx is open on the connection
@@ -174,6 +176,11 @@ func (c *conn) execContext(ctx context.Context, query string, args []driver.Name
 
 // QueryContext runs a query and streams its rows (arguments as in ExecContext).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.gtid != nil && c.gtid.causal && !c.inTx {
+		if err := c.causalWait(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if c.tr.query != nil {
 		return c.tracedQuery(ctx, query, args, false, func(ctx context.Context) (driver.Rows, error) {
 			return c.queryContext(ctx, query, args)

@@ -29,6 +29,8 @@ type Connector struct {
 	// spares holds connections recycled after a cancelled command (spare.go); nil with a BeforeConnect hook.
 	spares *sparePool
 	hosts  *hostSet // per-host backoff and open connections (hosts.go)
+	// ownWatermark is the GTID watermark of this Connector's connections when Config.GTIDWatermark is nil.
+	ownWatermark *GTIDWatermark
 }
 
 // Close closes the idle KILL side connections and the spare connections; database/sql calls it from
@@ -51,7 +53,8 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{}, hosts: newHostSet()}
+	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{},
+		hosts: newHostSet(), ownWatermark: NewGTIDWatermark()}
 }
 
 // Driver returns the rawmysql Driver.
@@ -119,6 +122,10 @@ func (c *Connector) connectOne(ctx context.Context) (driver.Conn, error) {
 		return nil, driverErr(c.connectErr(caller, ctx, "handshake", err))
 	}
 	mc := newConn(pc, cfg, c.stmtBudget)
+	if err := mc.setupGTID(c); err != nil {
+		pc.Close()
+		return nil, err
+	}
 	if err := mc.setupSession(ctx); err != nil {
 		pc.Close()
 		if se := serverError(err); se != nil && se.Number == protocol.ErMustChangePassword {
@@ -145,7 +152,7 @@ func (c *Connector) runBeforeConnect(ctx context.Context) (*Connector, error) {
 	}
 	// The connection still belongs to this Connector's pool: it shares the pool-wide statement budget and
 	// the idle KILL side connections (closed by DB.Close through this Connector).
-	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, hosts: c.hosts}, nil
+	return &Connector{cfg: cfg, stmtBudget: c.stmtBudget, side: c.side, hosts: c.hosts, ownWatermark: c.ownWatermark}, nil
 }
 
 // connectErr names the address in an error of the connection phase. When the caller's context ended it, that

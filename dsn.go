@@ -61,6 +61,9 @@ var (
 //	hostBackoff      how long an unreachable host is tried last (default 10s, 0: never)
 //	targetServer     any (default), primary, replica, preferReplica, preferPrimary
 //	targetRecheck    how often a pooled connection's server role is checked again on reuse (default 5s)
+//	trackGTID, causalReads  booleans: report each commit's GTID; wait before reads for the GTIDs written (gtid.go)
+//	causalWaitTimeout  duration bounding a causal wait (default 10s)
+//	gtidWatermark    name of a process-wide GTIDWatermark shared by the pools whose DSNs name it
 //
 // Any other parameter is a session system variable set after connecting (Config.Params), sent as written in
 // "SET name=value" as go-sql-driver does: a name that is no variable (golang-migrate's x-migrations-table, for

@@ -36,7 +36,11 @@ type result struct {
 	lastID   int64
 	// multi holds every statement's values when the command returned more than one OK (nil otherwise).
 	multi *multiResult
+	gtid  string // the GTID the statement's OK reported (trackGTID), "" none
 }
+
+// LastGTID returns the GTID of the transaction the statement committed ("" none; see GTIDResult).
+func (r result) LastGTID() string { return r.gtid }
 
 type multiResult struct{ affected, lastIDs []int64 }
 
@@ -80,6 +84,11 @@ func (o *oks) add(ok protocol.OKPacket) {
 		o.r.multi.lastIDs = append(o.r.multi.lastIDs, id)
 	}
 	o.r.affected, o.r.lastID = a, id
+	if ok.SessionState != "" {
+		if g := ok.GTID(); g != "" {
+			o.r.gtid = g
+		}
+	}
 	o.n++
 }
 

@@ -190,7 +190,7 @@ func (c *conn) setupSession(ctx context.Context) error {
 			return lastErr
 		}
 	}
-	if len(cfg.Params) > 0 {
+	if extra := c.gtidSessionVar(); len(cfg.Params) > 0 || extra != "" {
 		keys := make([]string, 0, len(cfg.Params))
 		for k := range cfg.Params {
 			keys = append(keys, k)
@@ -205,6 +205,12 @@ func (c *conn) setupSession(ctx context.Context) error {
 			b.WriteString(k)
 			b.WriteByte('=')
 			b.WriteString(cfg.Params[k])
+		}
+		if extra != "" {
+			if len(keys) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(extra)
 		}
 		if _, err := c.exec(ctx, b.String()); err != nil {
 			return err

@@ -201,6 +201,9 @@ func (c *conn) reclaim() (*conn, error) {
 	nc.killer = c.killer
 	nc.role = c.role // the server's role read at connect (target.go); a one-host Connector counts no host
 	nc.role.host = nil
+	if err := nc.setupGTID(c.killer.connector); err != nil { // as connectOne: before the session setup
+		return nil, err
+	}
 	// The reset may have set the character set to the server's default (MySQL): set the connection's again.
 	coll := mustCollation(c.cfg.Collation)
 	if _, err := nc.exec(ctx, "SET NAMES "+protocol.CollationCharset(coll)+" COLLATE "+protocol.CollationName(coll)); err != nil {

@@ -95,6 +95,11 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	if s.closed {
 		return nil, errors.New("rawmysql: statement is closed")
 	}
+	if c := s.c; c.gtid != nil && c.gtid.causal && !c.inTx {
+		if err := c.causalWait(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if s.c.tr.query != nil {
 		return s.c.tracedQuery(ctx, s.query, args, true, func(ctx context.Context) (driver.Rows, error) {
 			return s.c.queryPrepared(ctx, s.cs, args)

@@ -33,6 +33,11 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 			return nil, err
 		}
 	}
+	if c.gtid != nil && c.gtid.causal {
+		if err := c.causalWait(ctx); err != nil {
+			return nil, err
+		}
+	}
 	q := "START TRANSACTION"
 	if opts.ReadOnly {
 		q = "START TRANSACTION READ ONLY"

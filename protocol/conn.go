@@ -140,6 +140,14 @@ type Conn struct {
 	// LocalInfile answers a LOAD DATA LOCAL INFILE request for name; nil refuses every request.
 	LocalInfile func(name string) (io.ReadCloser, error)
 
+	// OnGTID, if set, is called with the GTID each time an OK packet's session state reports one (see
+	// LastGTID), on the goroutine running the command.
+	OnGTID func(gtid string)
+	// OnSessionState, if set, is called for every session state entry an OK packet carries (CLIENT_SESSION_TRACK);
+	// ch and its slices are valid only during the call.
+	OnSessionState func(ch *SessionStateChange)
+	sess           sessionTrack
+
 	query string // the COM_QUERY text being run (for LOCAL INFILE checks)
 }
 
@@ -216,7 +224,7 @@ func (c *Conn) initFramer() {
 func (c *Conn) clientCaps() Capability {
 	caps := ClientLongPassword | ClientLongFlag | ClientProtocol41 | ClientSecureConnection | ClientTransactions |
 		ClientMultiResults | ClientPSMultiResults | ClientPluginAuth | ClientPluginAuthLenencClientData |
-		ClientConnectAttrs | ClientDeprecateEOF | ClientLocalFiles
+		ClientConnectAttrs | ClientDeprecateEOF | ClientLocalFiles | ClientSessionTrack
 	if c.opts.Database != "" {
 		caps |= ClientConnectWithDB
 	}
@@ -355,7 +363,7 @@ func (c *Conn) authLoop(plugin AuthPlugin, st *AuthState) error {
 			if err := ok.Decode(p); err != nil {
 				return err
 			}
-			c.status = ok.Status
+			c.noteOK(&ok)
 			return c.afterAuth()
 		case 0xff:
 			return authServerError(DecodeError(p), c.opts.User)
@@ -865,7 +873,7 @@ func (c *Conn) readReplyOK() (OKPacket, error) {
 		if err := ok.Decode(p); err != nil {
 			return ok, err
 		}
-		c.status = ok.Status
+		c.noteOK(&ok)
 		return ok, nil
 	case 0xff:
 		if !c.recovering {

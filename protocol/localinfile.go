@@ -68,7 +68,7 @@ func (c *Conn) sendLocalInfile(name string) error {
 	} else if len(p) > 0 && p[0] == 0x00 {
 		var ok OKPacket
 		if err := ok.Decode(p); err == nil {
-			c.status = ok.Status
+			c.noteOK(&ok)
 		}
 	} else {
 		return protoErr("LOCAL INFILE reply", "unexpected packet with header 0x%02x", headByte(p))

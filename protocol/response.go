@@ -8,6 +8,11 @@ type OKPacket struct {
 	Status       StatusFlag
 	Warnings     uint16
 	Info         string // human-readable information, e.g. "Rows matched: 1  Changed: 1  Warnings: 0"
+	// SessionState is the session state information (CLIENT_SESSION_TRACK) when Status has
+	// StatusSessionStateChange: the entries' bytes (checked by Decode), to be walked with
+	// NewSessionStateIter([]byte(SessionState)) or DecodeSessionState; "" when the state did not change. A
+	// string keeps OKPacket comparable and costs an allocation only for an OK that carries state.
+	SessionState string
 }
 
 // Decode parses an OK packet payload (header 0x00 or 0xFE).
@@ -24,16 +29,33 @@ func (p *OKPacket) Decode(src []byte) error {
 	if err := r.err(); err != nil {
 		return err
 	}
-	// Without CLIENT_SESSION_TRACK (which we never request) the protocol pages call the info "string<EOF>", but
+	p.SessionState = ""
+	if p.Status&StatusSessionStateChange != 0 {
+		// Servers set the flag only for a client that asked for CLIENT_SESSION_TRACK: then the info is
+		// length-encoded (possibly empty) and the session state block follows, length-encoded too.
+		p.Info = ""
+		if r.remaining() > 0 {
+			p.Info = string(r.lenencBytes("info"))
+			if r.remaining() > 0 {
+				block := r.lenencBytes("session state info")
+				if err := validateSessionState(block); err != nil {
+					return err
+				}
+				p.SessionState = string(block)
+			}
+		}
+		return r.err()
+	}
+	// Without session state the protocol pages call the info "string<EOF>", but
 	// MySQL and MariaDB write it length-encoded (net_store_data). go-mysql-server writes a length that is too
 	// short, so a length up to the rest of the packet is skipped and the whole rest taken; a rest that does not
 	// start with such a length is taken as written.
 	p.Info = ""
 	if rest := r.rest(); len(rest) > 0 {
-		p.Info = string(rest)
 		if n, null, k := ReadLenEncInt(rest); k > 0 && !null && n > 0 && uint64(len(rest)-k) >= n {
-			p.Info = string(rest[k:])
+			rest = rest[k:]
 		}
+		p.Info = string(rest)
 	}
 	return nil
 }
@@ -45,6 +67,10 @@ func (p *OKPacket) AppendTo(dst []byte) []byte {
 	dst = AppendLenEncInt(dst, p.LastInsertID)
 	dst = AppendUint16(dst, uint16(p.Status))
 	dst = AppendUint16(dst, p.Warnings)
+	if p.Status&StatusSessionStateChange != 0 {
+		dst = AppendLenEncString(dst, p.Info)
+		return AppendLenEncString(dst, p.SessionState)
+	}
 	if p.Info == "" {
 		return dst
 	}

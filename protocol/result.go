@@ -100,7 +100,7 @@ func (r *Result) readHeader() error {
 			if err := r.OK.Decode(p); err != nil {
 				return r.fail(err)
 			}
-			c.status = r.OK.Status
+			c.noteOK(&r.OK)
 			r.more = r.OK.Status&StatusMoreResultsExists != 0
 			if !r.more {
 				r.finish()
@@ -271,7 +271,7 @@ func (r *Result) ReadRow() ([]byte, error) {
 				}
 				r.OK = OKPacket{Status: eof.Status, Warnings: eof.Warnings}
 			}
-			c.status = r.OK.Status
+			c.noteOK(&r.OK)
 			r.inRows = false
 			r.more = r.OK.Status&StatusMoreResultsExists != 0
 			if !r.more {

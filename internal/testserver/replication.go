@@ -199,14 +199,22 @@ func (s *Server) StopReplica() error {
 // StopReplicaSQLThread stops only the applier (STOP SLAVE SQL_THREAD): events keep arriving in the relay log
 // but are not applied until StartReplica — a controllable lag.
 func (s *Server) StopReplicaSQLThread() error {
-	_, err := s.Exec("STOP SLAVE SQL_THREAD")
+	_, err := s.Exec("STOP " + s.replicaWord() + " SQL_THREAD")
 	return err
 }
 
-// StartReplica starts the replication threads of s again (START SLAVE).
+// StartReplica starts the replication threads of s again (START SLAVE; START REPLICA on MySQL).
 func (s *Server) StartReplica() error {
-	_, err := s.Exec("START SLAVE")
+	_, err := s.Exec("START " + s.replicaWord())
 	return err
+}
+
+// replicaWord is SLAVE for MariaDB (every supported version) and REPLICA for MySQL (8.4 removed SLAVE).
+func (s *Server) replicaWord() string {
+	if s.IsMySQL() {
+		return "REPLICA"
+	}
+	return "SLAVE"
 }
 
 // Promote turns the replica s into a primary: replication stopped and forgotten, read_only off.
@@ -224,6 +232,9 @@ func (s *Server) Kill() error { return s.Stop(true) }
 // GTIDBinlogPos returns s's @@gtid_binlog_pos (MariaDB): the last GTID written to its binary log per domain,
 // e.g. "0-1-42" ("" when nothing was logged).
 func (s *Server) GTIDBinlogPos() (string, error) {
+	if s.IsMySQL() { // MySQL: the GTID set executed (gtid_executed), newlines removed
+		return s.queryOne("SELECT REPLACE(@@GLOBAL.gtid_executed, CHAR(10), '')")
+	}
 	return s.queryOne("SELECT @@GLOBAL.gtid_binlog_pos")
 }
 
@@ -259,25 +270,41 @@ func (s *Server) WaitGTID(pos string, timeout time.Duration) error {
 	if secs <= 0 {
 		secs = 0.001
 	}
-	out, err := s.queryOne(fmt.Sprintf("SELECT MASTER_GTID_WAIT('%s', %g)", pos, secs))
+	wait := "MASTER_GTID_WAIT"
+	if s.IsMySQL() {
+		wait = "WAIT_FOR_EXECUTED_GTID_SET"
+	}
+	out, err := s.queryOne(fmt.Sprintf("SELECT %s('%s', %g)", wait, pos, secs))
 	if err != nil {
 		return err
 	}
 	if out != "0" {
 		st, _ := s.ReplicaStatus()
 		return fmt.Errorf("rawmysql: testserver: replica %s did not reach %s within %v (IO %s, SQL %s, %q)",
-			s.Addr, pos, timeout, st["Slave_IO_Running"], st["Slave_SQL_Running"], st["Last_Error"]+st["Last_IO_Error"])
+			s.Addr, pos, timeout, st.get("IO_Running"), st.get("SQL_Running"), st["Last_Error"]+st["Last_IO_Error"])
 	}
 	return nil
 }
 
-// ReplicaStatus returns SHOW SLAVE STATUS of s as field name → value (empty when s is not a replica).
-func (s *Server) ReplicaStatus() (map[string]string, error) {
-	out, err := s.execArgs([]string{"--column-names"}, `SHOW SLAVE STATUS\G`)
+// ReplicaStatus is SHOW SLAVE STATUS (MySQL: SHOW REPLICA STATUS) as field name → value.
+type ReplicaStatus map[string]string
+
+// get returns the field named Slave_<name> (MariaDB) or Replica_<name> (MySQL).
+func (st ReplicaStatus) get(name string) string {
+	if v, ok := st["Slave_"+name]; ok {
+		return v
+	}
+	return st["Replica_"+name]
+}
+
+// ReplicaStatus returns SHOW SLAVE STATUS (SHOW REPLICA STATUS on MySQL) of s as field name → value (empty
+// when s is not a replica).
+func (s *Server) ReplicaStatus() (ReplicaStatus, error) {
+	out, err := s.execArgs([]string{"--column-names"}, "SHOW "+s.replicaWord()+` STATUS\G`)
 	if err != nil {
 		return nil, err
 	}
-	st := map[string]string{}
+	st := ReplicaStatus{}
 	for _, line := range strings.Split(out, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok || strings.HasPrefix(k, "*") {
@@ -296,12 +323,12 @@ func (s *Server) waitRunning(timeout time.Duration) error {
 		if err != nil {
 			return err
 		}
-		if st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes" {
+		if st.get("IO_Running") == "Yes" && st.get("SQL_Running") == "Yes" {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("rawmysql: testserver: replica %s not running after %v: IO %s (%s), SQL %s (%s)",
-				s.Addr, timeout, st["Slave_IO_Running"], st["Last_IO_Error"], st["Slave_SQL_Running"], st["Last_SQL_Error"])
+				s.Addr, timeout, st.get("IO_Running"), st["Last_IO_Error"], st.get("SQL_Running"), st["Last_SQL_Error"])
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -69,6 +69,7 @@ type Server struct {
 
 	proc        *privateProc  // private servers: the mariadbd process and how to restart it
 	docker      *dockerHandle // docker servers: the container
+	cleanup     func() error  // other servers started by this package (StartMySQLReplication's containers)
 	once        sync.Once     // guards release
 	versionOnce sync.Once     // guards the lazy Version lookup
 	relErr      error         // result of release
@@ -234,6 +235,8 @@ func (s *Server) release() error {
 			s.relErr = s.proc.destroy()
 		case s.docker != nil:
 			s.relErr = s.docker.purge()
+		case s.cleanup != nil:
+			s.relErr = s.cleanup()
 		}
 	})
 	return s.relErr
