@@ -19,10 +19,11 @@ import (
 // read at once and the caller gets the context's error. In the background the protocol connection then calls
 // killer.kill, which opens a short-lived side connection and sends KILL QUERY <connection id>, and reads the
 // killed statement's reply to its end (ERR 1317, or the normal end of the reply when the statement finished
-// first). Only then is the connection idle again; database/sql takes it back only once that has happened
-// (ResetSession), otherwise it is discarded. With killQueryOnCancel=false, when the server's identity could
-// not be read, or when the kill fails, the connection is closed instead (the statement may then keep running
-// on the server until it notices).
+// first). Only then is the connection idle again. database/sql does not wait for that: the cancelling
+// connection is closed for the pool at once (IsValid) and recycled as a spare once proven clean, or closed
+// (spare.go). With killQueryOnCancel=false, when the server's identity could not be read, or when the kill
+// fails, the connection is closed instead (the statement may then keep running on the server until it
+// notices).
 //
 // The side connection is deliberately small: no session setup, no compression, no packet tracer (the
 // PacketTrace callback never sees its login), nothing logged but the connection id and the error, and its
@@ -57,6 +58,10 @@ func (k *killer) kill(ctx context.Context) (err error) {
 		}
 	}()
 	q := "KILL QUERY " + strconv.FormatUint(k.id, 10)
+	if err := k.connector.side.acquire(ctx); err != nil {
+		return fmt.Errorf("rawmysql: no KILL side connection free (%d in use): %w", maxSideInUse, err)
+	}
+	defer k.connector.side.release()
 	if sc := k.connector.side.get(k.ident); sc != nil {
 		if _, err := sc.pc.Exec(ctx, q); err == nil {
 			k.connector.side.put(sc)
@@ -128,12 +133,38 @@ func (k *killer) dialSide(ctx context.Context) (*sideConn, error) {
 // instead of dialling one per KILL (each would cost the server a thread and a login).
 const maxIdleSide = 4
 
-// sidePool keeps a few idle side connections.
+// maxSideInUse bounds the KILLs in flight per Connector (so at most maxSideInUse+maxIdleSide side connections
+// exist at once): a storm of cancels cannot open enough side connections to make the server refuse logins
+// ("Too many connections"). A KILL that finds none free within its timeout fails, and the connection is
+// closed instead.
+const maxSideInUse = 4
+
+// sidePool keeps a few idle side connections and bounds those in use.
 type sidePool struct {
 	mu     sync.Mutex
 	idle   []*sideConn
 	closed bool
+	inUse  chan struct{} // one token per KILL in flight (created on first use)
 }
+
+// acquire waits for a free place among the maxSideInUse KILLs in flight, or for ctx to end.
+func (p *sidePool) acquire(ctx context.Context) error {
+	p.mu.Lock()
+	if p.inUse == nil {
+		p.inUse = make(chan struct{}, maxSideInUse)
+	}
+	sem := p.inUse
+	p.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release ends a KILL in flight.
+func (p *sidePool) release() { <-p.inUse }
 
 // get returns an idle side connection that reached the server with identity ident, or nil.
 func (p *sidePool) get(ident string) *sideConn {

@@ -67,6 +67,9 @@ func (c *conn) Close() error {
 	if c.cache != nil {
 		c.cache.Clear(true) // the server frees the statements with the session; the pool gets the slots back
 	}
+	if c.recyclable() {
+		return nil // a cancelled command is still being recovered: recycled or closed in the background
+	}
 	return c.pc.Close()
 }
 

@@ -26,15 +26,20 @@ type Connector struct {
 	// stmtBudget bounds the statements cached by all connections of this Connector (Config.StmtCacheTotal).
 	stmtBudget *stmtBudget
 	side       *sidePool // idle KILL side connections (cancel.go)
-	hosts      *hostSet  // per-host backoff and open connections (hosts.go)
+	// spares holds connections recycled after a cancelled command (spare.go); nil with a BeforeConnect hook.
+	spares *sparePool
+	hosts  *hostSet // per-host backoff and open connections (hosts.go)
 	// ownWatermark is the GTID watermark of this Connector's connections when Config.GTIDWatermark is nil.
 	ownWatermark *GTIDWatermark
 }
 
-// Close closes the idle KILL side connections; database/sql calls it from DB.Close. Connections opened by
-// the Connector are closed by database/sql itself.
+// Close closes the idle KILL side connections and the spare connections; database/sql calls it from
+// DB.Close. Connections opened by the Connector are closed by database/sql itself.
 func (c *Connector) Close() error {
 	c.side.close()
+	if c.spares != nil {
+		c.spares.close()
+	}
 	return nil
 }
 
@@ -48,8 +53,8 @@ func NewConnector(cfg *Config) (*Connector, error) {
 }
 
 func newConnector(cfg *Config) *Connector {
-	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, hosts: newHostSet(),
-		ownWatermark: NewGTIDWatermark()}
+	return &Connector{cfg: cfg, stmtBudget: stmtcache.NewBudget(cfg.StmtCacheTotal), side: &sidePool{}, spares: &sparePool{},
+		hosts: newHostSet(), ownWatermark: NewGTIDWatermark()}
 }
 
 // Driver returns the rawmysql Driver.
@@ -69,9 +74,14 @@ func (c *Connector) connect(ctx context.Context) (driver.Conn, error) {
 	if len(c.cfg.Addrs) > 1 {
 		return c.connectHosts(ctx, cached)
 	}
-	dc, err := c.connectOne(ctx)
-	if err != nil {
-		return nil, err
+	var dc driver.Conn
+	if sc := c.takeSpare(ctx, cached); sc != nil {
+		dc = sc // a connection recycled after a cancel, proven clean (spare.go)
+	} else {
+		var err error
+		if dc, err = c.connectOne(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := dc.(*conn).checkSingleTarget(); err != nil {
 		dc.Close()

@@ -115,20 +115,21 @@ func runningCommand(t testing.TB, admin *sql.DB, id int64) (command string, info
 	return command, info, true
 }
 
-// waitNotRunning waits until connection id no longer runs a statement (COMMAND is neither "Query" nor
-// "Execute"), or has gone.
-// The server sends the error of a killed statement slightly before its thread returns to "Sleep", so the
-// check allows a short bounded wait: far shorter than the statements the tests kill (30 s sleeps, lock waits).
+// waitNotRunning waits until connection id is idle (COMMAND "Sleep"), or has gone.
+// The server sends the error of a killed statement slightly before its thread returns to "Sleep", and a
+// connection recycled after a cancel shows the recycler's last command (COM_RESET_CONNECTION, COM_INIT_DB)
+// until its thread is back to "Sleep", so the check allows a short bounded wait: far shorter than the
+// statements the tests kill (30 s sleeps, lock waits).
 func waitNotRunning(t *testing.T, admin *sql.DB, id int64) (command string, found bool) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		cmd, info, found := runningCommand(t, admin, id)
-		if !found || (cmd != "Query" && cmd != "Execute") {
+		if !found || cmd == "Sleep" {
 			return cmd, found
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("connection %d still runs %q", id, info.String)
+			t.Errorf("connection %d still runs %s %q", id, cmd, info.String)
 			return cmd, found
 		}
 		time.Sleep(10 * time.Millisecond)

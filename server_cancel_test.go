@@ -166,7 +166,8 @@ func TestCancelledContextSendsNothingToServer(t *testing.T) {
 }
 
 // trackRecoveries records the background cancel recoveries started from now on (connections opened from now
-// on); the returned function waits until all of them have ended.
+// on) and the recycling of the connections database/sql closed meanwhile; the returned function waits until
+// all of them have ended (a recycled connection is then parked as a spare, or closed).
 func trackRecoveries(t *testing.T) (wait func()) {
 	var mu sync.Mutex
 	var pending []<-chan struct{}
@@ -175,7 +176,8 @@ func trackRecoveries(t *testing.T) (wait func()) {
 		pending = append(pending, done)
 		mu.Unlock()
 	}
-	t.Cleanup(func() { onCancelStart = nil })
+	onRecycleStart = onCancelStart
+	t.Cleanup(func() { onCancelStart, onRecycleStart = nil, nil })
 	return func() {
 		mu.Lock()
 		p := pending

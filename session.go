@@ -12,9 +12,9 @@ import (
 )
 
 // ResetSession is called by database/sql before a pooled connection is reused. It refuses (driver.ErrBadConn,
-// so database/sql closes it and uses another) a connection that was discarded, that is not idle — still
-// recovering from a cancelled command in the background, or broken —, or whose server status says a
-// transaction is open (with autocommit on: an explicit transaction that was never ended). With
+// so database/sql closes it and uses another) a connection that was discarded, that is not idle (broken; a
+// connection recovering from a cancelled command never reaches the pool: IsValid refuses it), or whose server
+// status says a transaction is open (with autocommit on: an explicit transaction that was never ended). With
 // checkConnLiveness (the default) it refuses one whose socket already holds data or EOF — a server that
 // closed an idle connection (wait_timeout, restart) is noticed here, before a command is written. With
 // resetSession=true it sends COM_RESET_CONNECTION (session variables, temporary tables, user locks and
@@ -22,16 +22,6 @@ import (
 // server's role (targetServer, several hosts) and the last check is older than targetRecheck, the role is read
 // again and a server that no longer serves the target refuses the connection (target.go).
 func (c *conn) ResetSession(ctx context.Context) error {
-	if c.pc.State() == protocol.StateCancelling && !c.bad {
-		// Wait a little for the background drain (and KILL): a connection proven clean is reused; one still
-		// recovering after recoveryWait is refused (database/sql closes it and uses another).
-		wctx, cancel := context.WithTimeout(ctx, recoveryWait)
-		err := c.pc.AwaitCancel(wctx)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
 	if err := c.poolable(); err != nil {
 		c.logErr(mapErr(err))
 		return mapErr(err)
@@ -71,12 +61,6 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	return nil
 }
 
-// recoveryWait bounds how long ResetSession waits for a pooled connection's background cancel recovery (a
-// statement that ends by itself or is killed promptly is reused) before refusing it. Shorter waits let
-// database/sql's three attempts all meet recovering connections under a storm of cancels, and fail a
-// statement that had no deadline.
-const recoveryWait = 10 * protocol.DefaultCancelDelay
-
 // Reasons a pooled connection is not reused.
 var (
 	errConnCancelling = errors.New("rawmysql: connection is still recovering from a cancelled command (KILL QUERY and drain run in the background)")
@@ -103,12 +87,10 @@ func (c *conn) poolable() error {
 }
 
 // IsValid reports whether the connection can go back to the pool: not discarded, not broken, not inside a
-// transaction. A connection still recovering from a cancelled command (KILL QUERY and drain in the
-// background) goes back, but ResetSession hands it out only once the recovery proved it clean.
+// transaction, and not recovering from a cancelled command. database/sql closes a connection refused here at
+// once, which frees its pool slot; Close hands a recovering one to the recycler, which keeps it as a spare
+// for Connect only once the recovery and a session reset proved it clean (spare.go).
 func (c *conn) IsValid() bool {
-	if c.pc.State() == protocol.StateCancelling {
-		return !c.bad
-	}
 	return c.poolable() == nil
 }
 

@@ -40,7 +40,19 @@ func main() {
 	bulkRows := flag.String("bulk-rows", "100000", "bulk: comma-separated row counts")
 	bulkLat := flag.String("bulk-latency", "0,1ms", "bulk: comma-separated added round-trip latencies")
 	bulkRounds := flag.Int("bulk-rounds", 3, "bulk: rounds per contender (median)")
+	stormDrivers := flag.String("storm-drivers", "rawmysql,mysql", "cancel storm: comma-separated drivers to run, in order")
+	stormWarmup := flag.Duration("storm-warmup", 3*time.Second, "cancel storm: unmeasured warm-up storm per driver before the rounds")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run (storm or workloads) to this file")
 	flag.Parse()
+
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 
 	if *bulk {
 		os.Exit(bulkMain(*dsn, *bulkRows, *bulkLat, *bulkRounds, *run))
@@ -53,15 +65,15 @@ func main() {
 			os.Exit(1)
 		}
 		cfg := stormConfig{goroutines: *stormN, pool: *stormPool, duration: *stormTime,
-			maxSleep: 100 * time.Millisecond, maxTimeout: 50 * time.Millisecond, settle: 15 * time.Second}
+			maxSleep: 100 * time.Millisecond, maxTimeout: 50 * time.Millisecond, settle: 15 * time.Second, warmup: *stormWarmup}
 		fmt.Fprintf(os.Stderr, "bench: cancel storm on %s\n", srv.desc)
-		err = stormMain(os.Stdout, srv.dsn, cfg, *stormRounds)
+		err = stormMain(os.Stdout, srv.dsn, cfg, *stormRounds, strings.Split(*stormDrivers, ","))
 		if srv.stop != nil {
 			srv.stop()
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			os.Exit(1) // no profile: the run failed
 		}
 		return
 	}

@@ -29,6 +29,7 @@ type stormConfig struct {
 	maxSleep   time.Duration // statements sleep uniformly in [1ms, maxSleep]
 	maxTimeout time.Duration // deadlines are uniform in [1ms, maxTimeout]
 	settle     time.Duration // how long to wait for goroutines to end after db.Close
+	warmup     time.Duration // unmeasured storm per driver before the rounds (0: none)
 }
 
 // stormResult is one driver's storm.
@@ -159,14 +160,33 @@ func runStorm(driverName, dsn string, cfg stormConfig) (stormResult, error) {
 	return res, nil
 }
 
-// stormMain runs rounds of the storm, alternating rawmysql and go-sql-driver, and prints one line per run.
-func stormMain(w io.Writer, dsn string, cfg stormConfig, rounds int) error {
+// stormMain runs rounds of the storm, alternating the drivers (rawmysql and go-sql-driver by default), and
+// prints one line per run. A fresh server is slower at first (its thread cache is empty): each driver first
+// runs an unmeasured warm-up storm of cfg.warmup, and the order of the drivers is reversed every other round,
+// so neither is always the first on the server.
+func stormMain(w io.Writer, dsn string, cfg stormConfig, rounds int, drivers []string) error {
+	if cfg.warmup > 0 {
+		wcfg := cfg
+		wcfg.duration = cfg.warmup
+		for _, d := range drivers {
+			if _, err := runStorm(d, dsn, wcfg); err != nil {
+				return fmt.Errorf("%s warm-up: %w", d, err)
+			}
+		}
+	}
 	fmt.Fprintf(w, "cancel storm: %d goroutines, pool %d, %v per run, statements sleep 1ms..%v, deadlines 1ms..%v\n",
 		cfg.goroutines, cfg.pool, cfg.duration, cfg.maxSleep, cfg.maxTimeout)
 	fmt.Fprintf(w, "%-9s %5s %10s %9s %9s %9s %9s %9s %9s %9s %6s\n",
 		"driver", "round", "ops/s", "cancels", "p50", "p99", "max", "failures", "otherErr", "goroutns", "fds")
 	for r := 1; r <= rounds; r++ {
-		for _, d := range []string{"rawmysql", "mysql"} {
+		order := drivers
+		if r%2 == 0 {
+			order = make([]string, len(drivers))
+			for i, d := range drivers {
+				order[len(drivers)-1-i] = d
+			}
+		}
+		for _, d := range order {
 			res, err := runStorm(d, dsn, cfg)
 			if err != nil {
 				return fmt.Errorf("%s: %w", d, err)

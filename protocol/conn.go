@@ -114,15 +114,18 @@ type Conn struct {
 	resumeAt    phase           // the phase of the read the interrupt cut
 	recovered   chan struct{}   // closed when a background cancel recovery ends (nil: none ran)
 	recovering  bool            // the recovery goroutine is draining (unlock leaves the state to it)
+	delaying    bool            // the recovery is still giving the command CancelDelay to end by itself
 	refused     bool            // the last command ended with a server error as the first packet of its reply
 	txAtStart   bool            // the status flags said a transaction was open when the command started
 
 	// CancelFunc, if set, asks the server to stop this connection's command (KILL QUERY through another
 	// connection) within ctx. When a command's context ends after some of it was written, the caller gets the
 	// context's error at once; in the background the reply is read, CancelFunc runs if the command has not
-	// ended within CancelDelay, and the reply is drained (bounded by CancelGrace): the connection becomes
-	// idle again only when the reply ended cleanly, otherwise it is closed. While that runs the state is StateCancelling and a new command waits for the outcome. Without
-	// CancelFunc (or when the reply cannot be resumed) the connection is closed at once.
+	// ended within CancelDelay (at once when a new command is waiting for the connection, or CancelDelay
+	// after a Close), and the reply is drained (bounded by CancelGrace): the connection becomes idle again
+	// only when the reply ended cleanly, otherwise it is closed. While that runs the state is StateCancelling
+	// and a new command waits for the outcome. Without CancelFunc (or when the reply cannot be resumed) the
+	// connection is closed at once.
 	CancelFunc func(ctx context.Context) error
 	// OnCancelStart, if set, is called (synchronously, before the command returns the context's error) when
 	// a background cancel recovery starts; done is closed when it has ended.
@@ -506,6 +509,7 @@ func (c *Conn) lock(ctx context.Context) error {
 		return err
 	}
 	if c.State() == StateCancelling {
+		c.hurryCancel()
 		if err := c.AwaitCancel(ctx); err != nil {
 			return err
 		}
@@ -662,9 +666,11 @@ const DefaultCancelTimeout = 5 * time.Second
 const DefaultCancelGrace = 2 * time.Second
 
 // DefaultCancelDelay is how long a cancelled command's reply is awaited before KILL QUERY is sent: a
-// statement about to end needs no kill (a KILL that reaches a statement just ended can cost the server up to
-// 2 s on MariaDB).
-const DefaultCancelDelay = 50 * time.Millisecond
+// statement about to end needs no kill. A KILL costs a round trip on a side connection, and on MariaDB one
+// that reaches a statement just ended, or a SLEEP among many, can stall the server for up to 2 s; waiting
+// costs only the connection, which the caller and the pool no longer hold (the root package recycles it in
+// the background).
+const DefaultCancelDelay = 500 * time.Millisecond
 
 // expired is a context whose deadline has passed: during a recovery, a read cut by its deadline reports it,
 // which keeps the reply resumable.
@@ -684,11 +690,23 @@ func (c *Conn) recoverCancel(done chan struct{}, ph phase, res *Result) {
 	if delay <= 0 {
 		delay = DefaultCancelDelay
 	}
-	c.f.interruptAt.Store(time.Now().Add(delay).UnixNano())
+	killAt := time.Now().Add(delay)
+	c.f.interruptAt.Store(killAt.UnixNano())
 	c.f.interrupted.Store(true)
+	c.mu.Lock()
+	c.delaying = true
+	c.mu.Unlock()
 	// A reply that ends here, even with a server error, finished by itself: no kill was sent, none to clear.
 	_, err := c.drain(ph, res)
+	c.mu.Lock()
+	c.delaying = false
+	c.mu.Unlock()
 	closed := c.State() == StateClosed // discarded meanwhile (e.g. a transaction whose statement was cancelled)
+	if err != nil && closed {
+		// The reply can no longer be watched: give the statement the same time to end by itself as an open
+		// connection's (a KILL that reaches a statement just ended costs the server more than it saves).
+		time.Sleep(time.Until(killAt))
+	}
 	if err != nil && (closed || isInterrupt(err) && c.phase != phaseNone && !c.f.joining) {
 		// Still running (or unknown after a close): kill it, then wait for its reply unless closed.
 		c.phase = phaseNone
@@ -774,6 +792,17 @@ func (c *Conn) clearKill() error {
 		return nil
 	}
 	return err
+}
+
+// hurryCancel ends a background recovery's CancelDelay now: a command is waiting for the connection, so the
+// cancelled statement is killed at once instead of being given time to end by itself.
+func (c *Conn) hurryCancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.delaying {
+		c.f.interruptAt.Store(time.Now().UnixNano())
+		_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	}
 }
 
 // AwaitCancel waits until a background cancel recovery (StateCancelling) has ended, or ctx is done.
