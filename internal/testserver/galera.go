@@ -50,18 +50,7 @@ func galeraProvider() (string, error) {
 // and removed by t.Cleanup.
 func StartGalera(t testing.TB, n int) *Galera {
 	t.Helper()
-	requireClientTB(t)
-	bin, err := findServerBinary()
-	if err != nil {
-		noServer(t, []string{err.Error()})
-	}
-	flavor, err := detectFlavor(bin)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	if flavor != flavorMariaDB {
-		t.Skipf("rawmysql: testserver: Galera clusters are started from MariaDB's mariadbd only; %s is not", bin)
-	}
+	bin := mariadbBinary(t, "Galera clusters")
 	provider, err := galeraProvider()
 	if err != nil {
 		if mustHaveServer() {

@@ -63,11 +63,9 @@ func replicationArgs(readOnly bool) []string {
 	return args
 }
 
-// StartReplication starts a primary and opts.Replicas replicas (in parallel) and connects each replica to the
-// primary, with its MASTER_DELAY when opts.Delays gives one. Replicas start replicating from the primary's
-// position at that moment, with read_only=ON. Skips/fails t like StartPrivate when there is no mariadbd, and
-// skips when the binary found is not MariaDB. Everything is stopped and removed by t.Cleanup.
-func StartReplication(t testing.TB, opts ReplicationOptions) *Replication {
+// mariadbBinary returns the mariadbd binary that clusters of private servers (what) are started from. It skips
+// or fails t like StartPrivate when there is none, and skips when the binary found is not MariaDB's.
+func mariadbBinary(t testing.TB, what string) string {
 	t.Helper()
 	requireClientTB(t)
 	bin, err := findServerBinary()
@@ -79,8 +77,18 @@ func StartReplication(t testing.TB, opts ReplicationOptions) *Replication {
 		t.Fatalf("%v", err)
 	}
 	if flavor != flavorMariaDB {
-		t.Skipf("rawmysql: testserver: replication servers are started from MariaDB's mariadbd only; %s is not", bin)
+		t.Skipf("rawmysql: testserver: %s are started from MariaDB's mariadbd only; %s is not", what, bin)
 	}
+	return bin
+}
+
+// StartReplication starts a primary and opts.Replicas replicas (in parallel) and connects each replica to the
+// primary, with its MASTER_DELAY when opts.Delays gives one. Replicas start replicating from the primary's
+// position at that moment, with read_only=ON. Skips/fails t like StartPrivate when there is no mariadbd, and
+// skips when the binary found is not MariaDB. Everything is stopped and removed by t.Cleanup.
+func StartReplication(t testing.TB, opts ReplicationOptions) *Replication {
+	t.Helper()
+	bin := mariadbBinary(t, "replication servers")
 	n := opts.Replicas
 	if n <= 0 {
 		n = 1
