@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"sync"
-	"time"
 )
 
 // Pipelining: the protocol lets a client send several commands before reading their replies; the server
@@ -322,16 +321,7 @@ func (p *pipe) flush() error {
 		return nil
 	}
 	f := &p.c.f
-	if f.nc != nil {
-		var d time.Time
-		if f.writeTimeout > 0 {
-			d = time.Now().Add(f.writeTimeout)
-			_ = f.nc.SetWriteDeadline(d)
-		}
-		if f.interrupted.Load() {
-			_ = f.nc.SetWriteDeadline(f.capDeadline(d))
-		}
-	}
+	f.setWriteDeadline()
 	m, err := f.wr.Write(p.out)
 	p.mu.Lock()
 	p.outBytes += int64(m)
