@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,14 +135,15 @@ func TestUnknownParamIsSessionVariable(t *testing.T) {
 
 // TestTimeTruncateKeepsYearOne: the zero date is written only for the zero time.Time itself, as go-sql-driver
 // does; a time that timeTruncate brings down to 0001-01-01 00:00:00 is that date, with interpolation as without.
+// The parameter is read back as text (MySQL's strict mode makes CAST('0000-00-00' AS DATETIME) NULL).
 func TestTimeTruncateKeepsYearOne(t *testing.T) {
 	for _, interpolate := range []string{"true", "false"} {
 		db := openDB(t, "timeTruncate=1s&interpolateParams="+interpolate)
 		var got string
 		yearOne := time.Date(1, 1, 1, 0, 0, 0, 500_000_000, time.UTC)
-		require.NoError(t, db.QueryRow("SELECT CAST(CAST(? AS DATETIME) AS CHAR)", yearOne).Scan(&got))
+		require.NoError(t, db.QueryRow("SELECT CAST(? AS CHAR)", yearOne).Scan(&got))
 		assert.Equal(t, "0001-01-01 00:00:00", got, "interpolateParams=%s", interpolate)
-		require.NoError(t, db.QueryRow("SELECT CAST(CAST(? AS DATETIME) AS CHAR)", time.Time{}).Scan(&got))
-		assert.Equal(t, "0000-00-00 00:00:00", got, "interpolateParams=%s", interpolate)
+		require.NoError(t, db.QueryRow("SELECT CAST(? AS CHAR)", time.Time{}).Scan(&got))
+		assert.True(t, strings.HasPrefix(got, "0000-00-00"), "interpolateParams=%s: the zero time gave %q", interpolate, got)
 	}
 }
