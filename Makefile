@@ -70,10 +70,11 @@ test: deps
 	@GOWORK=off $(GO) vet -tags rawmysql_safe . && \
 		GOWORK=off $(GO) test $(TESTFLAGS) -tags rawmysql_safe -timeout $(TEST_TIMEOUT) -run '$(SAFE_RUN)' .
 
-# `make test-ha`: the cluster tests (build tag ha) — private MariaDB servers in GTID replication and a three-node
+# `make test-ha`: the cluster tests (build tag ha) — private MariaDB servers in GTID replication (and MySQL 9.7
+# replicas in Docker for the causal reads, skipped without Docker) and a three-node
 # Galera cluster on loopback ports. HA_RUN selects them; they skip with one line when mariadbd, the Galera
 # provider or rsync is missing.
-HA_RUN ?= ^Test(HA|Replication|Galera)
+HA_RUN ?= ^Test(HA|Replication|Galera|Causal|GTIDResult)
 HA_PACKAGES ?= . ./internal/testserver
 
 ## test-ha: race-test the cluster tests (failover, target servers, Galera, replication) under build tag ha
