@@ -82,6 +82,36 @@ func mariadbBinary(t testing.TB, what string) string {
 	return bin
 }
 
+// startServers starts n servers in parallel with start(i), releases each one started at t's cleanup, and fails
+// t when any of them could not be started.
+func startServers(t testing.TB, n int, start func(i int) (*Server, error)) []*Server {
+	t.Helper()
+	servers := make([]*Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range servers {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			servers[i], errs[i] = start(i)
+		}(i)
+	}
+	wg.Wait()
+	for _, s := range servers {
+		if s != nil {
+			t.Cleanup(func() {
+				if err := s.release(); err != nil {
+					t.Errorf("%v", err)
+				}
+			})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("%v", err)
+	}
+	return servers
+}
+
 // StartReplication starts a primary and opts.Replicas replicas (in parallel) and connects each replica to the
 // primary, with its MASTER_DELAY when opts.Delays gives one. Replicas start replicating from the primary's
 // position at that moment, with read_only=ON. Skips/fails t like StartPrivate when there is no mariadbd, and
@@ -93,31 +123,9 @@ func StartReplication(t testing.TB, opts ReplicationOptions) *Replication {
 	if n <= 0 {
 		n = 1
 	}
-	servers := make([]*Server, n+1)
-	errs := make([]error, n+1)
-	var wg sync.WaitGroup
-	for i := range servers {
-		args := append(replicationArgs(i > 0), opts.ExtraArgs...)
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			servers[i], errs[i] = startPrivate(bin, args)
-		}(i)
-	}
-	wg.Wait()
-	for _, s := range servers {
-		if s != nil {
-			s := s
-			t.Cleanup(func() {
-				if err := s.release(); err != nil {
-					t.Errorf("%v", err)
-				}
-			})
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("%v", err)
-	}
+	servers := startServers(t, n+1, func(i int) (*Server, error) {
+		return startPrivate(bin, append(replicationArgs(i > 0), opts.ExtraArgs...))
+	})
 	r := &Replication{Primary: servers[0], Replicas: servers[1:]}
 	for _, s := range servers {
 		if err := s.createReplUser(); err != nil {

@@ -3,12 +3,10 @@ package testserver
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -47,30 +45,9 @@ func StartMySQLReplication(t testing.TB, opts ReplicationOptions) *Replication {
 	}
 	t.Cleanup(func() { _ = exec.Command(docker, "network", "rm", prefix).Run() })
 
-	servers := make([]*Server, n+1)
-	errs := make([]error, n+1)
-	var wg sync.WaitGroup
-	for i := range servers {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			servers[i], errs[i] = startMySQLContainer(docker, prefix, i, opts.ExtraArgs)
-		}(i)
-	}
-	wg.Wait()
-	for _, s := range servers {
-		if s != nil {
-			s := s
-			t.Cleanup(func() {
-				if err := s.release(); err != nil {
-					t.Errorf("%v", err)
-				}
-			})
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("%v", err)
-	}
+	servers := startServers(t, n+1, func(i int) (*Server, error) {
+		return startMySQLContainer(docker, prefix, i, opts.ExtraArgs)
+	})
 	r := &Replication{Primary: servers[0], Replicas: servers[1:]}
 	for i, rep := range r.Replicas {
 		var delay time.Duration
