@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -81,20 +82,26 @@ type batchRun struct {
 // in order, so the batch costs about one round trip instead of one per statement. Statements with arguments
 // go through the connection's prepared-statement cache (COM_STMT_EXECUTE; a statement not prepared yet is
 // prepared in the same pipeline, on MariaDB without waiting for the prepare's reply), or are interpolated
-// with interpolateParams=true. On MariaDB, outside a transaction, consecutive INSERT, REPLACE, UPDATE or
-// DELETE statements with the same text and arguments of the same types are sent as one
-// COM_STMT_BULK_EXECUTE (see BatchResult.Combined, Batch.DisableBulk): one statement for the server, so a
-// failing row fails the whole run (rolled back on a transactional table) and each of its results carries the
-// error.
+// with interpolateParams=true. On MariaDB, consecutive INSERT, REPLACE, UPDATE or DELETE statements with the
+// same text and arguments of the same types are sent as one COM_STMT_BULK_EXECUTE (see BatchResult.Combined,
+// Batch.DisableBulk): one statement for the server. Outside a transaction (autocommit on), a failing row then
+// fails the whole run (rolled back on a transactional table) and each of its results carries the error.
+// Inside a transaction, or with autocommit off, a run of at least 8 statements is sent after
+// SAVEPOINT rawmysql_batch (left in place; the transaction's end drops it), and when it fails the driver rolls
+// back to the savepoint and executes the run's statements again one by one, so that the outcome is that of
+// sequential execution; except when that cannot be done safely, and the run's error is then reported for each
+// of its statements: the rollback to the savepoint failed (the error ended the transaction, as a deadlock does)
+// or warned (a non-transactional table, e.g. MyISAM, kept the rows written before the failing one, which would
+// otherwise be written twice).
 //
 // The server runs the statements one after the other, in order, as if each had been executed on its own: a
 // statement that fails does not stop the ones after it (they were already sent), its error is its result's
-// Err. Inside a transaction this is exactly the sequential execution of the statements in that transaction
-// (no bulk execution there) — including the case where a statement's error ends the transaction on the
-// server (a deadlock, 1213, rolls it back): the statements after it, already sent, then run outside it, in
-// autocommit mode, as they would if the caller went on after that error. An error that breaks the connection (I/O, a malformed reply, the context)
-// closes it and becomes the Err of every statement whose reply was not read: those may or may not have run.
-// LOAD DATA LOCAL INFILE cannot be batched.
+// Err. Inside a transaction this is the sequential execution of the statements in that transaction (but for
+// the bulk runs' non-transactional case above) — including the case where a statement's error ends the
+// transaction on the server (a deadlock, 1213, rolls it back): the statements after it, already sent, then run
+// outside it, in autocommit mode, as they would if the caller went on after that error. An error that breaks
+// the connection (I/O, a malformed reply, the context) closes it and becomes the Err of every statement whose
+// reply was not read: those may or may not have run. LOAD DATA LOCAL INFILE cannot be batched.
 func SendBatch(ctx context.Context, conn BatchTarget, b *Batch) BatchResults {
 	br := &batchRun{b: b, res: make(BatchResults, len(b.items))}
 	if len(b.items) == 0 {
@@ -143,6 +150,11 @@ type batchPlan struct {
 	preps   map[string]*pendingPrep
 	lastPre int // index of the last PipePrepare, for UseLast
 	queries bool
+	// guard is the index of the SAVEPOINT before a guarded bulk run (-1: none in the plan); run records in
+	// guardErr its error and in bulkErr the run's own execution error (nil also when its prepare failed).
+	guard    int
+	guardErr error
+	bulkErr  error
 }
 
 func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error) {
@@ -159,9 +171,8 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 	res := br.res
 	hs := c.pc.Handshake()
 	mariadb := hs.IsMariaDB()
-	inTx := c.inTx || c.pc.Status()&protocol.StatusInTrans != 0
-	bulk := mariadb && !br.b.DisableBulk && !inTx && c.pc.MariaDBCapabilities()&protocol.MariaDBClientStmtBulkOperations != 0
-	p := &batchPlan{c: c, preps: map[string]*pendingPrep{}, lastPre: -1}
+	bulk := mariadb && !br.b.DisableBulk && c.pc.MariaDBCapabilities()&protocol.MariaDBClientStmtBulkOperations != 0
+	p := &batchPlan{c: c, preps: map[string]*pendingPrep{}, lastPre: -1, guard: -1}
 
 	for i := 0; i < len(items); i++ {
 		it := &items[i]
@@ -230,7 +241,11 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 			continue
 		}
 		// Bulk: this item and the following ones with the same text and argument kinds.
+		// Inside a transaction (or with autocommit off) a run is guarded by a savepoint (runGuarded), so only
+		// a run long enough to pay for the round trip the guard ends the pipeline with.
+		guarded := c.inTx || c.pc.Status()&(protocol.StatusInTrans|protocol.StatusAutocommit) != protocol.StatusAutocommit
 		if bulk && i+1 < len(items) && items[i+1].query == it.query && len(items[i+1].args) == len(it.args) &&
+			(!guarded || i+minGuardedRun <= len(items)) &&
 			bulkable(it.query) && (cs == nil || cs.Stmt == nil || len(cs.Stmt.Columns) == 0) {
 			rows := [][]protocol.Param{params}
 			kinds := make([]protocol.ParamKind, len(params))
@@ -244,7 +259,7 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 				rows = append(rows, pr)
 				size += paramsSize(pr)
 			}
-			if len(rows) > 1 {
+			if len(rows) > 1 && (!guarded || len(rows) >= minGuardedRun) {
 				owners := make([]int, len(rows))
 				for k := range owners {
 					owners[k] = i + k
@@ -254,7 +269,11 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 					res[i].Err = &argCountError{want: sanitize.CountPlaceholders(it.query, c.noBackslashEscapes()), got: len(params)}
 					continue
 				}
-				p.addMany(cmd, owners)
+				if guarded {
+					p.runGuarded(ctx, res, it.query, cmd, owners)
+				} else {
+					p.addMany(cmd, owners)
+				}
 				i += len(rows) - 1
 				continue
 			}
@@ -349,9 +368,19 @@ func (p *batchPlan) run(ctx context.Context, res BatchResults) {
 			p.settle(p.cmds[k].Text, r)
 			continue
 		}
+		if k == p.guard {
+			p.guardErr = r.Err
+			continue
+		}
+		if p.guard >= 0 && k == p.guard+1 {
+			p.bulkErr = r.Err
+		}
 		if (p.cmds[k].Kind == protocol.PipeExecute || p.cmds[k].Kind == protocol.PipeBulk) && p.cmds[k].Stmt == nil {
 			if perr := out[p.cmds[k].From].Err; perr != nil && r.Err != nil {
 				r.Err = perr // the statement did not prepare: its error, not the execution's "unknown statement"
+				if p.guard >= 0 && k == p.guard+1 {
+					p.bulkErr = nil
+				}
 			}
 		}
 		var br BatchResult
@@ -372,7 +401,64 @@ func (p *batchPlan) run(ctx context.Context, res BatchResults) {
 	}
 	p.cmds, p.owners = p.cmds[:0], p.owners[:0]
 	clear(p.preps)
-	p.lastPre, p.queries = -1, false
+	p.lastPre, p.queries, p.guard = -1, false, -1
+}
+
+// minGuardedRun is the fewest statements a bulk run inside a transaction combines: a guarded run ends its
+// pipeline (one more round trip), which a handful of pipelined statements would not need.
+const minGuardedRun = 8
+
+// batchSavepoint is the savepoint that guards a bulk run inside a transaction. It is left in place after a
+// run that succeeded (the next run's SAVEPOINT of the same name replaces it; the transaction's end drops it).
+const batchSavepoint = "rawmysql_batch"
+
+// runGuarded runs a bulk run (cmd, answering the batch items owners) inside a transaction with the semantics of
+// executing its statements one by one: the run is sent after SAVEPOINT rawmysql_batch, in one pipeline with
+// what is planned before it; when the run fails, the server has undone the whole statement, so the guard rolls
+// back to the savepoint (nothing else ran after the run) and queues the run's statements again one by one: each
+// then succeeds or fails on its own, as sequential execution would have it, and only the first failing one
+// reports the error. The run's error is kept for all its statements (as outside a transaction) when that
+// cannot be proven safe: the SAVEPOINT failed, the rollback to it failed (the error ended the transaction, as a
+// deadlock does) or warned (a non-transactional table kept rows the run wrote: running them again would write
+// them twice), or the connection broke.
+func (p *batchPlan) runGuarded(ctx context.Context, res BatchResults, query string, cmd protocol.PipeCmd, owners []int) {
+	c := p.c
+	p.guard = len(p.cmds)
+	p.cmds = append(p.cmds, protocol.PipeCmd{Kind: protocol.PipeQuery, Text: "SAVEPOINT " + batchSavepoint})
+	p.owners = append(p.owners, nil)
+	p.addMany(cmd, owners)
+	p.guardErr, p.bulkErr = nil, nil
+	p.run(ctx, res)
+	if p.bulkErr == nil || p.guardErr != nil || c.bad || c.pc.State() != protocol.StateIdle {
+		return
+	}
+	var se *protocol.ServerError
+	if !errors.As(p.bulkErr, &se) {
+		return
+	}
+	ok, err := c.pc.Exec(ctx, "ROLLBACK TO SAVEPOINT "+batchSavepoint)
+	if err != nil {
+		if c.pc.State() != protocol.StateIdle && c.pc.State() != protocol.StateCancelling {
+			c.bad = true
+		}
+		return
+	}
+	if ok.Warnings != 0 {
+		return
+	}
+	cs := (*cachedStmt)(nil)
+	if c.cache != nil {
+		cs = c.cache.Get(query)
+	}
+	for k, item := range owners {
+		res[item] = BatchResult{}
+		one := protocol.PipeCmd{Kind: protocol.PipeExecute, Params: cmd.Rows[k]}
+		if !p.bind(&one, query, cs, cmd.Rows[k]) {
+			res[item].Err = &argCountError{want: sanitize.CountPlaceholders(query, c.noBackslashEscapes()), got: len(cmd.Rows[k])}
+			continue
+		}
+		p.add(one, item)
+	}
 }
 
 // settle puts a statement prepared in the pipeline into the cache (or closes it when it cannot stay).

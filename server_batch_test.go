@@ -234,3 +234,136 @@ func TestSendBatchTracedWindows(t *testing.T) {
 	defer mu.Unlock()
 	assert.GreaterOrEqual(t, out-out0, 3000)
 }
+
+// Inside a transaction a run of one INSERT is one COM_STMT_BULK_EXECUTE too (guarded by a savepoint), with the
+// semantics of executing the statements one by one: when a row fails, the statements before and after it are
+// kept and only it reports the error.
+func TestSendBatchBulkInTransaction(t *testing.T) {
+	db := openDB(t, "")
+	if !serverIsMariaDB(t, db) {
+		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
+	}
+	ctx := context.Background()
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB")
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	ins := "INSERT INTO " + tbl + " (id, v) VALUES (?, ?)"
+
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	b := &Batch{}
+	for i := 1; i <= 100; i++ {
+		b.Queue(ins, i, fmt.Sprint("r", i))
+	}
+	res := SendBatch(ctx, tx, b)
+	require.NoError(t, res.Err())
+	assert.Equal(t, 100, res[0].Combined, "the run inside the transaction was not one bulk execution")
+	assert.Equal(t, int64(100), res[99].RowsAffected)
+
+	// Row 5 of the next run collides with row 5 above: sequential execution keeps the other 19.
+	b = &Batch{}
+	for i := 1; i <= 20; i++ {
+		id := 100 + i
+		if i == 5 {
+			id = 5
+		}
+		b.Queue(ins, id, fmt.Sprint("s", i))
+	}
+	b.Queue("UPDATE " + tbl + " SET v = 'after' WHERE id = 1")
+	res = SendBatch(ctx, tx, b)
+	for i := 0; i < 20; i++ {
+		if i == 4 {
+			var me *MySQLError
+			require.ErrorAs(t, res[i].Err, &me, "statement %d", i)
+			assert.Equal(t, uint16(1062), me.Number)
+			continue
+		}
+		require.NoError(t, res[i].Err, "statement %d", i)
+		assert.Equal(t, int64(1), res[i].RowsAffected, "statement %d", i)
+	}
+	require.NoError(t, res[20].Err)
+	assert.Equal(t, int64(1), res[20].RowsAffected)
+	require.NoError(t, tx.Commit())
+
+	var cnt int
+	var v1, v5 string
+	require.NoError(t, db.QueryRow("SELECT COUNT(*), MAX(IF(id = 1, v, NULL)), MAX(IF(id = 5, v, NULL)) FROM "+tbl).Scan(&cnt, &v1, &v5))
+	assert.Equal(t, 119, cnt)
+	assert.Equal(t, "after", v1)
+	assert.Equal(t, "r5", v5)
+}
+
+// A run that fails inside a transaction on a non-transactional table is not run again statement by statement:
+// the rows it wrote before the failing one stay (ROLLBACK TO SAVEPOINT cannot undo them and warns), so running
+// them again would write them twice. Every statement of the run reports the error, as outside a transaction.
+func TestSendBatchBulkInTransactionNonTransactionalTable(t *testing.T) {
+	db := openDB(t, "")
+	if !serverIsMariaDB(t, db) {
+		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
+	}
+	ctx := context.Background()
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (k INT, v VARCHAR(20) NOT NULL) ENGINE=MyISAM")
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
+	require.NoError(t, err)
+	tx, err := conn.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	b := &Batch{}
+	for i := 1; i <= 20; i++ {
+		var v any = "x"
+		if i == 10 {
+			v = nil // NOT NULL: error 1048 at the tenth row, after nine rows written
+		}
+		b.Queue("INSERT INTO "+tbl+" (k, v) VALUES (?, ?)", i, v)
+	}
+	res := SendBatch(ctx, tx, b)
+	var cnt, distinct int
+	require.NoError(t, tx.QueryRow("SELECT COUNT(*), COUNT(DISTINCT k) FROM "+tbl).Scan(&cnt, &distinct))
+	assert.Equal(t, distinct, cnt, "a row was written twice")
+	assert.Less(t, cnt, 20)
+	for i := range res {
+		assert.Error(t, res[i].Err, "statement %d", i)
+	}
+}
+
+// With autocommit off (no explicit transaction), the statements of a batch run in the session's implicit
+// transaction: a failing row of a bulk run keeps the others, as in TestSendBatchBulkInTransaction.
+func TestSendBatchBulkAutocommitOff(t *testing.T) {
+	db := openDB(t, "")
+	if !serverIsMariaDB(t, db) {
+		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
+	}
+	ctx := context.Background()
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY) ENGINE=InnoDB")
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "SET autocommit = 0")
+	require.NoError(t, err)
+	b := &Batch{}
+	for i := 1; i <= 20; i++ {
+		b.Queue("INSERT INTO "+tbl+" (id) VALUES (?)", min(i, 19)) // the 20th collides with the 19th
+	}
+	res := SendBatch(ctx, conn, b)
+	for i := 0; i < 19; i++ {
+		require.NoError(t, res[i].Err, "statement %d", i)
+	}
+	require.Error(t, res[19].Err)
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "SET autocommit = 1")
+	require.NoError(t, err)
+	var cnt int
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl).Scan(&cnt))
+	assert.Equal(t, 19, cnt)
+}

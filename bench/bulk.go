@@ -105,7 +105,7 @@ func bulkContenders() []bulkContender {
 		{"Batch (bulk execute)", "rawmysql", func(ctx context.Context, db *sql.DB, n int) error {
 			return batchInsert(ctx, db, n, false)
 		}},
-		{"Batch in a tx (pipelined)", "rawmysql", func(ctx context.Context, db *sql.DB, n int) error {
+		{"Batch in a tx", "rawmysql", func(ctx context.Context, db *sql.DB, n int) error {
 			return batchInsert(ctx, db, n, true)
 		}},
 	}

@@ -169,6 +169,10 @@ func startPrivate(bin string, extra []string) (s *Server, err error) {
 		"--innodb-buffer-pool-size=64M",
 		"--skip-name-resolve",
 		"--max-connect-errors=1000000000", // readiness probes and cut-connection tests must not block 127.0.0.1
+		// The default of 151 is shared by every test of a binary, several in parallel, some opening dozens of
+		// connections and cancel tests replacing hundreds: a server slowed by a loaded machine counts closed
+		// connections until their threads end, and once refused a test with 1040 (Too many connections).
+		"--max-connections=1000",
 		"--character-set-server=utf8mb4",
 		"--collation-server=utf8mb4_general_ci",
 		"--performance-schema=OFF",

@@ -57,7 +57,7 @@ SQL
 	fi
 	set -- --no-defaults --user=root --datadir="$DATADIR" --port=3306 --bind-address=0.0.0.0 \
 		--socket="$sock" --pid-file=/tmp/mysqld.pid --init-file=/etc/rawmysql-init.sql \
-		--local-infile=1 --max-allowed-packet=128M --skip-name-resolve --max-connect-errors=1000000000 \
+		--local-infile=1 --max-allowed-packet=128M --skip-name-resolve --max-connect-errors=1000000000 --max-connections=1000 \
 		--character-set-server=utf8mb4 --innodb-buffer-pool-size=64M \
 		--innodb-flush-log-at-trx-commit=2 --loose-innodb-doublewrite=OFF --skip-log-bin \
 		--loose-secure-file-priv=
