@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
 
@@ -366,4 +367,57 @@ func TestSendBatchBulkAutocommitOff(t *testing.T) {
 	var cnt int
 	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl).Scan(&cnt))
 	assert.Equal(t, 19, cnt)
+}
+
+// A bulk run whose error ends the transaction (a deadlock: InnoDB rolls the victim's transaction back) cannot
+// be rolled back to its savepoint: its statements are not run again (outside the transaction they would commit
+// rows the caller believes rolled back) and each reports the deadlock.
+func TestSendBatchBulkInTransactionDeadlock(t *testing.T) {
+	db := openDB(t, "")
+	if !serverIsMariaDB(t, db) {
+		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
+	}
+	db.SetMaxOpenConns(4)
+	ctx := context.Background()
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	mustExec(t, db, "INSERT INTO "+tbl+" SELECT seq, 0 FROM "+seqTable(2000)+" s")
+
+	// The other transaction holds row 1 and 1,000 more (heavier: InnoDB picks the batch's as the victim).
+	other, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer other.Rollback()
+	_, err = other.ExecContext(ctx, "UPDATE "+tbl+" SET v = 1 WHERE id = 1 OR id > 1000")
+	require.NoError(t, err)
+
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, "UPDATE "+tbl+" SET v = 2 WHERE id = 2")
+	require.NoError(t, err)
+	blocked := make(chan error, 1)
+	go func() { // waits for row 2, held by tx
+		_, err := other.ExecContext(ctx, "UPDATE "+tbl+" SET v = 1 WHERE id = 2")
+		blocked <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+
+	b := &Batch{}
+	for _, id := range []int{10, 11, 12, 13, 1, 14, 15, 16, 17, 18} { // row 1 closes the cycle
+		b.Queue("UPDATE "+tbl+" SET v = 2 WHERE id = ?", id)
+	}
+	res := SendBatch(ctx, tx, b)
+	require.NoError(t, <-blocked, "the other transaction was the victim")
+	require.NoError(t, other.Commit())
+	for i := range res {
+		var me *MySQLError
+		if assert.ErrorAs(t, res[i].Err, &me, "statement %d", i) {
+			assert.Equal(t, uint16(1213), me.Number, "statement %d", i)
+		}
+	}
+	var twos int
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl+" WHERE v = 2").Scan(&twos))
+	assert.Zero(t, twos, "rows of the rolled-back transaction were written")
 }
