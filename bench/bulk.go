@@ -33,8 +33,12 @@ const bulkTable = "bench_bulk"
 // lastAlloc is the bytes allocated per row by the last bulkOnce (the whole process: client and proxy).
 var lastAlloc float64
 
-// bulkFilter, when set, keeps only the contenders whose name contains it (and the baseline).
-var bulkFilter string
+// bulkFilter, when set, keeps only the contenders whose name contains it (and the baseline, unless
+// bulkNoBaseline: with added latency the baseline alone takes minutes).
+var (
+	bulkFilter     string
+	bulkNoBaseline bool
+)
 
 // bulkRow returns row i: BIGINT, INT, VARCHAR(64), DOUBLE, DATETIME(6), VARBINARY(32).
 func bulkRow(i int, dst []any) []any {
@@ -335,7 +339,8 @@ func runBulk(w io.Writer, dsn string, rows []int, latencies []time.Duration, rou
 		for _, n := range rows {
 			var figs []bulkFigure
 			for _, c := range bulkContenders() {
-				if bulkFilter != "" && !strings.Contains(c.name, bulkFilter) && c.name != "single-row INSERTs in a tx" {
+				isBase := c.name == "single-row INSERTs in a tx"
+				if bulkFilter != "" && !strings.Contains(c.name, bulkFilter) && !isBase || isBase && bulkNoBaseline {
 					continue
 				}
 				r := rounds

@@ -40,6 +40,7 @@ func main() {
 	bulkRows := flag.String("bulk-rows", "100000", "bulk: comma-separated row counts")
 	bulkLat := flag.String("bulk-latency", "0,1ms", "bulk: comma-separated added round-trip latencies")
 	bulkRounds := flag.Int("bulk-rounds", 3, "bulk: rounds per contender (median)")
+	flag.BoolVar(&bulkNoBaseline, "bulk-no-baseline", false, "bulk: skip the baseline (single-row INSERTs; minutes with added latency)")
 	stormDrivers := flag.String("storm-drivers", "rawmysql,mysql", "cancel storm: comma-separated drivers to run, in order")
 	stormWarmup := flag.Duration("storm-warmup", 3*time.Second, "cancel storm: unmeasured warm-up storm per driver before the rounds")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run (storm or workloads) to this file")
