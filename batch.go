@@ -155,7 +155,12 @@ type batchPlan struct {
 	guard    int
 	guardErr error
 	bulkErr  error
+	nv       []driver.NamedValue // scratch of bulkParams
+	slab     []protocol.Param    // where bulkParams carves argument rows from
 }
+
+// paramSlab is how many params bulkParams allocates at once.
+const paramSlab = 1024
 
 func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error) {
 	if err := c.begin(batchQuery); err != nil {
@@ -252,7 +257,7 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 			mergeKinds(kinds, params)
 			size := paramsSize(params)
 			for j := i + 1; j < len(items) && items[j].query == it.query && len(items[j].args) == len(it.args) && size < maxBulkPayload; j++ {
-				pr, ok := c.bulkParams(items[j].args)
+				pr, ok := c.bulkParams(items[j].args, &p.nv, &p.slab)
 				if !ok || !mergeKinds(kinds, pr) {
 					break
 				}
@@ -292,9 +297,19 @@ func (c *conn) runBatch(ctx context.Context, br *batchRun) (driver.Result, error
 	return result{}, nil
 }
 
-// bulkParams converts the arguments of a statement that may join a bulk run (false: it cannot).
-func (c *conn) bulkParams(args []any) ([]protocol.Param, bool) {
-	nv := make([]driver.NamedValue, len(args))
+// bulkParams converts the arguments of a statement that may join a bulk run (false: it cannot). scratch is
+// reused for the driver values (the params keep none of it); the params are carved from slab, so that a run's
+// rows take one allocation per paramSlab params instead of one each.
+func (c *conn) bulkParams(args []any, scratch *[]driver.NamedValue, slab *[]protocol.Param) ([]protocol.Param, bool) {
+	if cap(*scratch) < len(args) {
+		*scratch = make([]driver.NamedValue, len(args))
+	}
+	nv := (*scratch)[:len(args)]
+	if cap(*slab)-len(*slab) < len(args) {
+		*slab = make([]protocol.Param, 0, max(paramSlab, len(args)))
+	}
+	n := len(*slab)
+	dst := (*slab)[n : n : n+len(args)]
 	for j, a := range args {
 		v, err := convertArg(a, 0)
 		if err != nil {
@@ -302,10 +317,11 @@ func (c *conn) bulkParams(args []any) ([]protocol.Param, bool) {
 		}
 		nv[j] = driver.NamedValue{Ordinal: j + 1, Value: v}
 	}
-	params, err := c.toParams(nv, nil)
+	params, err := c.toParams(nv, dst)
 	if err != nil {
 		return nil, false
 	}
+	*slab = (*slab)[:n+len(params)]
 	for _, prm := range params {
 		if prm.Kind == protocol.ParamBytes && len(prm.B) >= longDataThreshold || prm.Kind == protocol.ParamString && len(prm.S) >= longDataThreshold {
 			return nil, false

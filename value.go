@@ -372,6 +372,9 @@ func appendFraction(b []byte, micro uint32, decimals uint8) []byte {
 
 // toParams converts checked arguments to COM_STMT_EXECUTE parameters.
 func (c *conn) toParams(args []driver.NamedValue, dst []protocol.Param) ([]protocol.Param, error) {
+	if cap(dst) < len(args) {
+		dst = make([]protocol.Param, 0, len(args)) // one allocation, not append's doublings
+	}
 	dst = dst[:0]
 	for i := range args {
 		// database/sql already ran CheckNamedValue; convertArg returns those canonical values as they are and
