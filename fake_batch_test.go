@@ -2,6 +2,7 @@ package rawmysql_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -128,4 +129,147 @@ func TestSendBatchBrokenInTransaction(t *testing.T) {
 	res := rawmysql.SendBatch(context.Background(), tx, batchOfQueries(3, 1))
 	require.Error(t, res.Err())
 	require.Error(t, tx.Commit())
+}
+
+// bulkServer plays a MariaDB that offers COM_STMT_BULK_EXECUTE (and, with unit, one result per row of
+// parameters: MARIADB_CLIENT_BULK_UNIT_RESULTS). It answers every prepare with a statement of one parameter
+// and no columns, and every bulk execution with reply(flags, rows): flags as the client sent them, rows the
+// number of parameter rows it carried.
+func bulkServer(t *testing.T, unit bool, reply func(c *protocoltest.Conn, flags uint16, rows int)) *protocoltest.Server {
+	mcaps := protocol.MariaDBClientStmtBulkOperations
+	if unit {
+		mcaps |= protocol.MariaDBClientBulkUnitResults
+	}
+	intCol := protocoltest.ColumnDef(protocoltest.Column{Name: "?", Type: byte(protocol.TypeLongLong), Charset: protocol.BinaryCollationID})
+	return stallingServer(t, func(c *protocoltest.Conn, done <-chan struct{}) {
+		c.SendHandshake(protocoltest.HandshakeOpts{ServerVersion: "5.5.5-11.8.0-MariaDB-fake",
+			Capabilities: protocoltest.DefaultCapabilities &^ protocol.ClientLongPassword, MariaDBCapabilities: mcaps})
+		if c.ExpectHandshakeResponse() == nil {
+			return
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		for {
+			cmd, arg := c.ExpectCommand()
+			if c.Err() != nil || protocol.Command(cmd) == protocol.ComQuit {
+				return
+			}
+			switch protocol.Command(cmd) {
+			case protocol.ComStmtPrepare:
+				c.WritePacket((&protocol.StmtPrepareOK{StatementID: 1, NumParams: 1}).AppendTo(nil))
+				c.WritePacket(intCol)
+			case protocol.ComStmtBulkExecute:
+				// statement id (4), flags (2), one parameter type (2), then per row: indicator (1) + BIGINT (8).
+				if len(arg) < 8 || (len(arg)-8)%9 != 0 {
+					c.WritePacket(protocoltest.ERR(1295, "HY000", "malformed bulk"))
+					continue
+				}
+				reply(c, binary.LittleEndian.Uint16(arg[4:]), (len(arg)-8)/9)
+			default:
+				c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+			}
+		}
+	})
+}
+
+// unitRows writes a unit result set as MariaDB 11.8 does: two unsigned BIGINT columns (Id, Affected_rows)
+// and one binary row per given unit.
+func unitRows(c *protocoltest.Conn, units []protocol.BulkUnit, rowLen int) {
+	col := func(name string) []byte {
+		return protocoltest.ColumnDef(protocoltest.Column{Name: name, Type: byte(protocol.TypeLongLong), Charset: protocol.BinaryCollationID,
+			Flags: uint16(protocol.FlagNotNull | protocol.FlagUnsigned), Length: 21})
+	}
+	c.WritePacket(protocoltest.LenEncInt(2))
+	c.WritePacket(col("Id"))
+	c.WritePacket(col("Affected_rows"))
+	for _, u := range units {
+		row := []byte{0x00, 0x00}
+		row = binary.LittleEndian.AppendUint64(row, u.LastInsertID)
+		row = binary.LittleEndian.AppendUint64(row, u.AffectedRows)
+		c.WritePacket(row[:rowLen])
+	}
+	c.WritePacket(protocoltest.OKDeprecateEOF(protocoltest.StatusAutocommit, 0))
+}
+
+// A bulk run on a server with unit results (MariaDB 11.5.1+) reports each statement's own RowsAffected and
+// LastInsertId; without them (or with a reply that does not hold one per statement) each statement reports
+// the run's totals; a row that is not the expected layout breaks the connection with a protocol error.
+func TestSendBatchBulkUnitResults(t *testing.T) {
+	const n = 5
+	queue := func() *rawmysql.Batch {
+		b := &rawmysql.Batch{}
+		for i := 0; i < n; i++ {
+			b.Queue("INSERT IGNORE INTO t (v) VALUES (?)", i)
+		}
+		return b
+	}
+	units := []protocol.BulkUnit{ // the third was ignored
+		{AffectedRows: 1, LastInsertID: 10}, {AffectedRows: 1, LastInsertID: 11}, {},
+		{AffectedRows: 1, LastInsertID: 12}, {AffectedRows: 1, LastInsertID: 13},
+	}
+	run := func(t *testing.T, unit bool, reply func(c *protocoltest.Conn, flags uint16, rows int)) (rawmysql.BatchResults, error) {
+		db := fakeDB(t, bulkServer(t, unit, reply), "killQueryOnCancel=false")
+		db.SetMaxOpenConns(1)
+		conn, err := db.Conn(context.Background())
+		require.NoError(t, err)
+		defer conn.Close()
+		res := rawmysql.SendBatch(context.Background(), conn, queue())
+		return res, conn.PingContext(context.Background())
+	}
+
+	t.Run("per statement", func(t *testing.T) {
+		var sent uint16
+		res, ping := run(t, true, func(c *protocoltest.Conn, flags uint16, rows int) {
+			sent = flags
+			require.Equal(t, n, rows)
+			unitRows(c, units, 18)
+		})
+		assert.Equal(t, uint16(0xc0), sent, "SEND_TYPES_TO_SERVER | SEND_UNIT_RESULTS")
+		require.NoError(t, res.Err())
+		for i, u := range units {
+			assert.Equal(t, rawmysql.BatchResult{RowsAffected: int64(u.AffectedRows), LastInsertId: int64(u.LastInsertID), Combined: n}, res[i], "statement %d", i)
+		}
+		assert.NoError(t, ping)
+	})
+	t.Run("server without unit results", func(t *testing.T) {
+		var sent uint16
+		res, ping := run(t, false, func(c *protocoltest.Conn, flags uint16, rows int) {
+			sent = flags
+			c.WritePacket(protocoltest.OK(4, 10, protocoltest.StatusAutocommit, 0, ""))
+		})
+		assert.Equal(t, uint16(0x80), sent, "SEND_UNIT_RESULTS asked of a server that does not offer it")
+		for i := range res {
+			assert.Equal(t, rawmysql.BatchResult{RowsAffected: 4, LastInsertId: 10, Combined: n, RunTotals: true}, res[i], "statement %d", i)
+		}
+		assert.NoError(t, ping)
+	})
+	t.Run("one row missing", func(t *testing.T) {
+		res, ping := run(t, true, func(c *protocoltest.Conn, flags uint16, rows int) {
+			unitRows(c, units[:n-1], 18)
+		})
+		require.NoError(t, res.Err())
+		for i := range res {
+			assert.Equal(t, rawmysql.BatchResult{RowsAffected: 3, LastInsertId: 10, Combined: n, RunTotals: true}, res[i], "statement %d", i)
+		}
+		assert.NoError(t, ping)
+	})
+	t.Run("one row too many", func(t *testing.T) {
+		res, ping := run(t, true, func(c *protocoltest.Conn, flags uint16, rows int) {
+			unitRows(c, append(units, units[0]), 18)
+		})
+		for i := range res {
+			var pe *protocol.ProtocolError
+			assert.ErrorAs(t, res[i].Err, &pe, "statement %d", i)
+		}
+		assert.Error(t, ping, "the connection was reused after a malformed reply")
+	})
+	t.Run("malformed row", func(t *testing.T) {
+		res, ping := run(t, true, func(c *protocoltest.Conn, flags uint16, rows int) {
+			unitRows(c, units, 17)
+		})
+		for i := range res {
+			var pe *protocol.ProtocolError
+			assert.ErrorAs(t, res[i].Err, &pe, "statement %d", i)
+		}
+		assert.Error(t, ping, "the connection was reused after a malformed reply")
+	})
 }

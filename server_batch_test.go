@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/testserver"
+	"github.com/rawmysql/rawmysql/protocol"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,7 +34,7 @@ func TestSendBatchMatchesExec(t *testing.T) {
 					var n int64
 					for i, r := range res {
 						require.NoError(t, r.Err, "statement %d", i)
-						if r.Combined > 1 {
+						if r.RunTotals {
 							n += r.RowsAffected / int64(r.Combined)
 						} else {
 							n += r.RowsAffected
@@ -177,8 +178,13 @@ func TestSendBatchBulk(t *testing.T) {
 	res := SendBatch(ctx, db, b)
 	require.NoError(t, res.Err())
 	assert.Equal(t, 1000, res[0].Combined)
-	assert.Equal(t, int64(1000), res[999].RowsAffected)
-	assert.Equal(t, int64(1), res[0].LastInsertId)
+	if serverHasBulkUnitResults(t, db) { // MariaDB 11.5.1+: each statement's own result
+		for i := range res {
+			assert.Equal(t, BatchResult{RowsAffected: 1, LastInsertId: int64(i + 1), Combined: 1000}, res[i], "statement %d", i)
+		}
+	} else { // the run's totals
+		assert.Equal(t, BatchResult{RowsAffected: 1000, LastInsertId: 1, Combined: 1000, RunTotals: true}, res[999])
+	}
 	var cnt, nulls int
 	require.NoError(t, db.QueryRow("SELECT COUNT(*), SUM(n IS NULL) FROM "+tbl).Scan(&cnt, &nulls))
 	assert.Equal(t, 1000, cnt)
@@ -201,6 +207,20 @@ func TestSendBatchBulk(t *testing.T) {
 }
 
 func serverIsMariaDB(t *testing.T, db *sql.DB) bool { return !serverIsMySQL(t, db) }
+
+// serverHasBulkUnitResults reports whether db's connections report each row of a bulk execution
+// (MARIADB_CLIENT_BULK_UNIT_RESULTS, MariaDB 11.5.1+).
+func serverHasBulkUnitResults(t *testing.T, db *sql.DB) bool {
+	sc, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer sc.Close()
+	var has bool
+	require.NoError(t, sc.Raw(func(dc any) error {
+		has = dc.(*conn).pc.MariaDBCapabilities()&protocol.MariaDBClientBulkUnitResults != 0
+		return nil
+	}))
+	return has
+}
 
 // With a packet tracer the commands go out in windows (the tracer is not called from two goroutines); every
 // command and reply is traced, and the results are those of the pipelined path.
@@ -260,7 +280,11 @@ func TestSendBatchBulkInTransaction(t *testing.T) {
 	res := SendBatch(ctx, tx, b)
 	require.NoError(t, res.Err())
 	assert.Equal(t, 100, res[0].Combined, "the run inside the transaction was not one bulk execution")
-	assert.Equal(t, int64(100), res[99].RowsAffected)
+	if res[99].RunTotals {
+		assert.Equal(t, int64(100), res[99].RowsAffected)
+	} else {
+		assert.Equal(t, int64(1), res[99].RowsAffected)
+	}
 
 	// Row 5 of the next run collides with row 5 above: sequential execution keeps the other 19.
 	b = &Batch{}

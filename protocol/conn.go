@@ -254,7 +254,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 	}
 	c.status = c.hs.Status
 	c.caps = c.clientCaps() & (c.hs.Capabilities | ClientLocalFiles)
-	c.mcaps = (MariaDBClientCacheMetadata | MariaDBClientStmtBulkOperations) & c.hs.MariaDBCaps
+	c.mcaps = (MariaDBClientCacheMetadata | MariaDBClientStmtBulkOperations | MariaDBClientBulkUnitResults) & c.hs.MariaDBCaps
 	c.caps &^= ClientSSL
 	collation := c.opts.Collation
 	if collation == 0 {

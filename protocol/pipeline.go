@@ -37,6 +37,16 @@ const LastPrepared = 0xFFFFFFFF
 // MariaDBClientStmtBulkOperations (MARIADB_CLIENT_STMT_BULK_OPERATIONS, 1<<34) allows COM_STMT_BULK_EXECUTE.
 const MariaDBClientStmtBulkOperations uint32 = 1 << 2
 
+// MariaDBClientBulkUnitResults (MARIADB_CLIENT_BULK_UNIT_RESULTS, 1<<37, MariaDB 11.5.1+) lets a
+// COM_STMT_BULK_EXECUTE ask for one result per row of parameters (BulkUnitResults).
+const MariaDBClientBulkUnitResults uint32 = 1 << 5
+
+// Bulk flags of COM_STMT_BULK_EXECUTE.
+const (
+	bulkSendUnitResults   = 64  // a result set of each row's affected rows and generated id
+	bulkSendTypesToServer = 128 // the parameter types follow the flags
+)
+
 // ComStmtBulkExecute is MariaDB's COM_STMT_BULK_EXECUTE.
 const ComStmtBulkExecute Command = 0xfa
 
@@ -60,6 +70,15 @@ type PipeResult struct {
 	OK   OKPacket
 	Stmt *Stmt
 	Err  error
+	// Units holds one result per row of a PipeBulk when the server sent them (MariaDB 11.5.1+,
+	// MariaDBClientBulkUnitResults); OK then sums their affected rows and carries the first generated id.
+	Units []BulkUnit
+}
+
+// BulkUnit is the outcome of one row of parameters of a bulk execution.
+type BulkUnit struct {
+	AffectedRows uint64
+	LastInsertID uint64 // the id the row generated (0: none)
 }
 
 // pipeWindow is how many bytes of commands are sent before their replies are read in window mode, and the
@@ -291,7 +310,7 @@ func (p *pipe) encode(dst []byte, cmd *PipeCmd) ([]byte, error) {
 		id = st.ID
 	}
 	if cmd.Kind == PipeBulk {
-		return AppendBulkExecute(dst, id, cmd.Rows), nil
+		return AppendBulkExecute(dst, id, cmd.Rows, p.c.mcaps&MariaDBClientBulkUnitResults != 0), nil
 	}
 	return AppendExecute(dst, id, cmd.Params), nil
 }
@@ -379,6 +398,8 @@ func (p *pipe) readAll(end int) error {
 			var err error
 			if p.cmds[i].Kind == PipePrepare {
 				r.Stmt, err = c.readPrepareReply()
+			} else if p.cmds[i].Kind == PipeBulk && c.mcaps&MariaDBClientBulkUnitResults != 0 {
+				r.OK, r.Units, err = c.readBulkUnitReply(len(p.cmds[i].Rows))
 			} else {
 				r.OK, err = c.readPipeReply()
 			}
@@ -424,7 +445,7 @@ func (c *Conn) readPipeReply() (OKPacket, error) {
 		case 0xfb:
 			return last, protoErr("result header", "LOCAL INFILE request inside a pipeline (LOAD DATA LOCAL cannot be batched)")
 		default:
-			if more, err = c.skipResultSet(p); err != nil {
+			if more, err = c.skipResultSet(p, nil); err != nil {
 				return last, err
 			}
 		}
@@ -434,8 +455,69 @@ func (c *Conn) readPipeReply() (OKPacket, error) {
 	}
 }
 
+// readBulkUnitReply reads the reply to a COM_STMT_BULK_EXECUTE sent with SEND_UNIT_RESULTS: an ERR, an OK, or
+// a result set of two unsigned BIGINT columns (Id, Affected_rows) with one binary row per row of parameters,
+// in order (more than rows of them is a protocol error). The OK returned sums the affected rows and carries
+// the first generated id, as a bulk execution without unit results reports them.
+func (c *Conn) readBulkUnitReply(rows int) (OKPacket, []BulkUnit, error) {
+	p, err := c.f.readPacket()
+	if err != nil {
+		return OKPacket{}, nil, err
+	}
+	if len(p) == 0 {
+		return OKPacket{}, nil, protoErr("result header", "empty packet")
+	}
+	switch p[0] {
+	case 0x00:
+		var ok OKPacket
+		if err := ok.Decode(p); err != nil {
+			return OKPacket{}, nil, err
+		}
+		c.status = ok.Status
+		return ok, nil, nil
+	case 0xff:
+		return OKPacket{}, nil, DecodeError(p)
+	case 0xfb:
+		return OKPacket{}, nil, protoErr("result header", "LOCAL INFILE request inside a pipeline (LOAD DATA LOCAL cannot be batched)")
+	}
+	units := make([]BulkUnit, 0, rows)
+	var sum OKPacket
+	more, err := c.skipResultSet(p, func(q []byte) error {
+		// Header 0x00, a one-byte NULL bitmap (two columns, offset 2) and two 8-byte integers.
+		if len(q) != 18 || q[0] != 0x00 || q[1]&^0x0c != 0 {
+			return protoErr("bulk unit result", "unexpected row % x", head(q))
+		}
+		if len(units) == rows {
+			return protoErr("bulk unit result", "more results than the %d rows of parameters sent", rows)
+		}
+		var u BulkUnit
+		if q[1]&0x04 == 0 {
+			u.LastInsertID = binary.LittleEndian.Uint64(q[2:])
+		}
+		if q[1]&0x08 == 0 {
+			u.AffectedRows = binary.LittleEndian.Uint64(q[10:])
+		}
+		if sum.LastInsertID == 0 {
+			sum.LastInsertID = u.LastInsertID
+		}
+		sum.AffectedRows += u.AffectedRows
+		units = append(units, u)
+		return nil
+	})
+	if err != nil {
+		return OKPacket{}, nil, err
+	}
+	if more {
+		return OKPacket{}, nil, protoErr("bulk unit result", "more results announced after the unit results")
+	}
+	sum.Status = c.status
+	return sum, units, nil
+}
+
 // skipResultSet reads a result set after its column count packet p: definitions, rows and the ending EOF/OK.
-func (c *Conn) skipResultSet(p []byte) (more bool, err error) {
+// Each row payload is passed to onRow when it is not nil (valid until it returns; an error from it ends the
+// read with the stream unfinished).
+func (c *Conn) skipResultSet(p []byte, onRow func([]byte) error) (more bool, err error) {
 	n, null, m := ReadLenEncInt(p)
 	sendMeta := true
 	if c.mcaps&MariaDBClientCacheMetadata != 0 && m > 0 && m+1 == len(p) && p[m] <= 1 {
@@ -490,18 +572,26 @@ func (c *Conn) skipResultSet(p []byte) (more bool, err error) {
 			}
 			c.status = status
 			return status&StatusMoreResultsExists != 0, nil
+		case onRow != nil:
+			if err := onRow(q); err != nil {
+				return false, err
+			}
 		}
 	}
 }
 
 // AppendBulkExecute appends a COM_STMT_BULK_EXECUTE payload (MariaDB): command, statement id, flags
-// SEND_TYPES_TO_SERVER (128), the parameter types (from each column's first non-NULL value), then per row one
+// SEND_TYPES_TO_SERVER (128) and, with unitResults, SEND_UNIT_RESULTS (64), the parameter types (from each column's first non-NULL value), then per row one
 // indicator byte per parameter (0: a value follows, 1: NULL) and the value in the binary protocol.
 // See https://mariadb.com/kb/en/com_stmt_bulk_execute/.
-func AppendBulkExecute(dst []byte, id uint32, rows [][]Param) []byte {
+func AppendBulkExecute(dst []byte, id uint32, rows [][]Param, unitResults bool) []byte {
 	dst = append(dst, byte(ComStmtBulkExecute))
 	dst = binary.LittleEndian.AppendUint32(dst, id)
-	dst = binary.LittleEndian.AppendUint16(dst, 128) // SEND_TYPES_TO_SERVER
+	flags := uint16(bulkSendTypesToServer)
+	if unitResults {
+		flags |= bulkSendUnitResults
+	}
+	dst = binary.LittleEndian.AppendUint16(dst, flags)
 	if len(rows) == 0 {
 		return dst
 	}

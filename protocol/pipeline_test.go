@@ -15,7 +15,7 @@ func TestAppendBulkExecute(t *testing.T) {
 		{{Kind: ParamInt, I: -1}, {Kind: ParamNull}, {Kind: ParamUint, U: 3}},
 		{{Kind: ParamTime, T: time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)}, {Kind: ParamBytes, B: []byte{0}}, {Kind: ParamDouble, F: 0.5}},
 	}
-	got := AppendBulkExecute(nil, LastPrepared, rows[:2])
+	got := AppendBulkExecute(nil, LastPrepared, rows[:2], false)
 	want := []byte{
 		0xfa,                   // COM_STMT_BULK_EXECUTE
 		0xff, 0xff, 0xff, 0xff, // statement id -1: the one prepared just before
@@ -35,7 +35,7 @@ func TestAppendBulkExecute(t *testing.T) {
 	assert.Equal(t, want, got)
 
 	// Every kind encodes as in COM_STMT_EXECUTE.
-	got = AppendBulkExecute(nil, 7, rows[2:])
+	got = AppendBulkExecute(nil, 7, rows[2:], false)
 	exec := AppendExecute(nil, 7, rows[2])
 	assert.Equal(t, []byte{byte(TypeDateTime), 0, byte(TypeBlob), 0, byte(TypeDouble), 0}, got[7:13])
 	// COM_STMT_EXECUTE: cmd, id, flags, iterations (10), NULL bitmap (1), bound (1), types (6), then values.
