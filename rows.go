@@ -149,7 +149,7 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		r.bbuf = r.bbuf[:0]
 		for i := range r.bvals {
-			v, err := r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf, &r.c.box)
+			v, err := r.c.binaryValue(&cols[i], i, &r.bvals[i], &r.bbuf, &r.c.box)
 			if err != nil {
 				return r.abort(err)
 			}
@@ -180,7 +180,7 @@ func (r *rows) nextText(p []byte, dest []driver.Value) error {
 		case v == nil:
 			dest[i] = nil
 		case k == textBytes:
-			dest[i] = bx.bytes(v)
+			dest[i] = bx.bytesAt(i, v)
 		case k == textInt:
 			n, ok := parseInt(v)
 			if !ok {
@@ -188,7 +188,7 @@ func (r *rows) nextText(p []byte, dest []driver.Value) error {
 			}
 			dest[i] = bx.int64(n)
 		default:
-			dv, err := r.c.textValue(&r.res.Columns[i], k, v, bx)
+			dv, err := r.c.textValue(&r.res.Columns[i], i, k, v, bx)
 			if err != nil {
 				return err
 			}

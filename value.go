@@ -44,8 +44,8 @@ func (c *conn) textKindOf(col *protocol.Column) uint8 {
 
 // textValue converts a non-NULL text-protocol value of a column of the given kind (textKindOf). Integers
 // become int64 (uint64 above MaxInt64 for UNSIGNED BIGINT), FLOAT float32, DOUBLE float64, dates time.Time
-// with parseTime, everything else the raw bytes. Values are boxed by bx.
-func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
+// with parseTime, everything else the raw bytes. Values are boxed by bx; i is the column's index.
+func (c *conn) textValue(col *protocol.Column, i int, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
 	switch kind {
 	case textInt:
 		n, ok := parseInt(v)
@@ -85,7 +85,7 @@ func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) 
 		}
 		return bx.time(t), nil
 	}
-	return bx.bytes(v), nil
+	return bx.bytesAt(i, v), nil
 }
 
 // float32To64 widens a FLOAT value to the float64 with the same shortest decimal form, so 1.1 stays 1.1
@@ -278,8 +278,9 @@ func validDateTime(year, month, day, hour, min, sec int) bool {
 }
 
 // binaryValue converts a binary-protocol value to what the text protocol would have given, so both protocols
-// scan identically. scratch holds formatted dates/times; it is reused for the next row. Values are boxed by bx.
-func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) (driver.Value, error) {
+// scan identically. scratch holds formatted dates/times; it is reused for the next row. Values are boxed by bx; i
+// is the column's index.
+func (c *conn) binaryValue(col *protocol.Column, i int, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) (driver.Value, error) {
 	switch v.Kind {
 	case protocol.ValNull:
 		return nil, nil
@@ -295,7 +296,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 	case protocol.ValFloat64:
 		return bx.float64(v.F), nil
 	case protocol.ValBytes:
-		return bx.bytes(v.B), nil
+		return bx.bytesAt(i, v.B), nil
 	case protocol.ValDateTime:
 		if c.cfg.ParseTime {
 			if v.Year == 0 && v.Month == 0 && v.Day == 0 && v.Hour == 0 && v.Minute == 0 && v.Second == 0 && v.Micro == 0 {
@@ -327,7 +328,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 			b = appendFraction(b, v.Micro, col.Decimals)
 		}
 		*scratch = b
-		return bx.bytes(b[start:len(b):len(b)]), nil
+		return bx.bytesAt(i, b[start:len(b):len(b)]), nil
 	case protocol.ValTime:
 		start := len(*scratch)
 		b := *scratch
@@ -341,7 +342,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 		b = appendDigits(b, int(v.Second), 2)
 		b = appendFraction(b, v.Micro, col.Decimals)
 		*scratch = b
-		return bx.bytes(b[start:len(b):len(b)]), nil
+		return bx.bytesAt(i, b[start:len(b):len(b)]), nil
 	}
 	return nil, nil
 }
