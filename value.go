@@ -102,40 +102,49 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseFloatExact parses the common shape of a DOUBLE in the text protocol, [-]digits[.digits] with at most
-// 15 significant digits and 22 decimals, without strconv: the digits form an integer below 2^53 and the scale a power of ten
-// a float64 holds exactly, so one division gives the correctly rounded result (the result ParseFloat gives).
-// ok is false for anything else (exponents, long mantissas), which the caller hands to strconv.ParseFloat.
+// 15 significant digits (and at most 19 digits in all), without strconv: the digits form an integer below
+// 10^15 < 2^53 and the scale a power of ten a float64 holds exactly, so one division gives the correctly
+// rounded result (the result ParseFloat gives). ok is false for anything else (exponents, long mantissas),
+// which the caller hands to strconv.ParseFloat.
 func parseFloatExact(b []byte) (f float64, ok bool) {
 	neg := false
 	if len(b) > 0 && b[0] == '-' {
 		neg = true
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 24 {
+	// At most 19 digits and a dot: m cannot overflow (and leading zeros, which add nothing to m, cannot
+	// make it wrap into the accepted range).
+	if len(b) == 0 || len(b) > 20 {
 		return 0, false
 	}
 	var m uint64
-	digits, scale, dot := 0, 0, false
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			m = m*10 + uint64(c-'0')
-			if m != 0 {
-				if digits++; digits > 15 {
-					return 0, false
-				}
-			}
-			if dot {
-				scale++
-			}
-		case c == '.' && !dot && i > 0 && i < len(b)-1:
-			dot = true
-		default:
+	i := 0
+	for ; i < len(b); i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			break
+		}
+		m = m*10 + uint64(d)
+	}
+	scale := 0
+	if i < len(b) {
+		if b[i] != '.' || i == 0 || i == len(b)-1 {
 			return 0, false
 		}
+		frac := b[i+1:]
+		for _, c := range frac {
+			d := c - '0'
+			if d > 9 {
+				return 0, false
+			}
+			m = m*10 + uint64(d)
+		}
+		scale = len(frac)
+	} else if len(b) > 19 {
+		return 0, false // 20 digits may not fit in m
 	}
-	if scale >= len(pow10) {
-		return 0, false
+	if m >= 1e15 {
+		return 0, false // more than 15 significant digits
 	}
 	f = float64(m) / pow10[scale]
 	if neg {
