@@ -195,7 +195,11 @@ func (r *rows) nextText(p []byte, dest []driver.Value) error {
 			dest[i] = bx.bytesAt(i, v)
 			continue
 		case textInt:
-			if n, ok := parseInt(v); ok {
+			n, ok := parseDigits(v)
+			if !ok {
+				n, ok = parseInt(v)
+			}
+			if ok {
 				dest[i] = bx.int64(n)
 				continue
 			}

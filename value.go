@@ -179,19 +179,27 @@ func parseUint(b []byte) (uint64, bool) {
 }
 
 func parseInt(b []byte) (int64, bool) {
-	if len(b) > 0 && len(b) <= 18 && b[0] != '-' {
-		// Up to 18 digits cannot overflow an int64: no check per digit.
-		var n int64
-		for _, c := range b {
-			d := c - '0'
-			if d > 9 {
-				return 0, false
-			}
-			n = n*10 + int64(d)
-		}
+	if n, ok := parseDigits(b); ok {
 		return n, true
 	}
 	return parseIntSlow(b)
+}
+
+// parseDigits parses 1 to 18 decimal digits, which cannot overflow an int64: no check per digit. Small
+// enough to be inlined where rows are converted; anything else (a sign, more digits) is refused.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		d := c - '0'
+		if d > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(d)
+	}
+	return n, true
 }
 
 func parseIntSlow(b []byte) (int64, bool) {
