@@ -10,15 +10,22 @@ import (
 
 // Boxing: database/sql takes row values as driver.Value (an interface), and putting an int64, float64, []byte
 // or time.Time into an interface allocates a copy of it on the heap, once per value. Those allocations are most
-// of the garbage a scan produces. A boxer instead writes each value into a slot of a chunk allocated for
-// boxChunk values and builds the interface pointing at that slot: one allocation per boxChunk values.
+// of the garbage a scan produces. A boxer instead writes each value into a slot it owns and builds the
+// interface pointing at that slot.
 //
-// A slot is written once and never reused (the next value takes the next slot; a used-up chunk is left to the
-// garbage collector), so a value handed to database/sql, and possibly kept by the caller (an int64 scanned into
-// *any, a sql.Scanner keeping its src), never changes afterwards. The bytes a []byte value points to follow the
-// driver.Rows contract as before: they alias the read buffer and are valid until the next call to Next.
+// Numbers and times go to slots of chunks allocated for boxChunk values: one allocation per boxChunk values.
+// Such a slot is written once and never reused (the next value takes the next slot; a used-up chunk is left to
+// the garbage collector), so a number or time handed to database/sql, and possibly kept by the caller (an
+// int64 scanned into *any, a sql.Scanner keeping its src), never changes afterwards. The cost: a kept value
+// keeps its whole chunk (at most boxChunk slots) reachable.
 //
-// The cost: a kept value keeps its whole chunk (at most boxChunk slots) reachable.
+// A []byte value goes to the slot of its column, rewritten on every row (bytesAt). Its bytes alias the read
+// buffer and, by the driver.Rows and sql.Scanner contracts, are valid only until the next call to Next:
+// database/sql copies them whenever it keeps them (Scan into *[]byte, *any, *string, a named []byte type),
+// sql.RawBytes copies the slice header, and a Scanner must copy them. So nothing may keep the boxed []byte
+// itself across rows, and its slice header needs no slot of its own. Slots of fresh chunks for []byte values
+// were 72 of the 96 bytes a row of the bench/ typed scan allocated in the driver (three []byte columns); the
+// allocations set how often the garbage collector runs during a scan.
 //
 // Building an interface by hand relies on the runtime's layout of an empty interface (a type word, then a
 // pointer to the value). A self-check at start-up (boxLayoutOK) compares that assumption with interfaces the
@@ -89,7 +96,8 @@ func makeIface(typ, p unsafe.Pointer) (v driver.Value) {
 	return v
 }
 
-// boxer hands out boxed values from chunks. The zero value is ready to use; it belongs to one connection.
+// boxer hands out boxed values from chunks, and []byte values from the slots of their columns. The zero value
+// is ready to use; it belongs to one connection.
 //
 // Each chunk is used from its start, its next free slot given by an index: handing out a slot writes no
 // pointer into the boxer (re-slicing the chunk would store a new slice pointer each time, a write barrier
@@ -99,9 +107,9 @@ type boxer struct {
 	uints  chunk[uint64]
 	floats chunk[float64]
 	f32s   chunk[float32]
-	slices chunk[[]byte]
 	times  chunk[time.Time]
-	big    bool // a value of the current bytes chunk aliases a large buffer
+	// cols[i] is the []byte value of column i of the current row (see bytesAt).
+	cols [][]byte
 }
 
 // chunk is a block of slots; s[next:] are unused.
@@ -110,16 +118,18 @@ type chunk[T any] struct {
 	next int
 }
 
-// bigValue is the size from which a boxed []byte makes the bytes chunk be dropped when the result ends, so
-// the chunk's slot does not keep a large (possibly shrunk-away) read buffer reachable.
-const bigValue = 64 << 10
-
-// release is called when a result set ends.
+// release is called when a result set ends: the column slots let go of the values of the last row, so they
+// do not keep a read buffer (possibly a large one, dropped when the connection goes idle) reachable. The slots
+// of a very wide result are not kept for the next one.
 func (b *boxer) release() {
-	if b.big {
-		b.slices, b.big = chunk[[]byte]{}, false
+	if len(b.cols) > maxKeptCols {
+		b.cols = nil
 	}
+	clear(b.cols)
 }
+
+// maxKeptCols is the most column slots a boxer keeps between result sets.
+const maxKeptCols = 1024
 
 // slot stores v in the next unused slot of c (a new chunk of n slots when it is used up) and returns the
 // slot's address. A slot is handed out once and never written again.
@@ -163,14 +173,27 @@ func (b *boxer) float32(v float32) driver.Value {
 	return makeIface(float32Type, slot(&b.f32s, boxChunk, v))
 }
 
-func (b *boxer) bytes(v []byte) driver.Value {
+// bytesAt boxes v as the []byte value of column i of the current row, in the column's slot: the slot, and so
+// the value of the previous row's column i, is rewritten by the next row. Values of different columns of a row
+// never share a slot.
+func (b *boxer) bytesAt(i int, v []byte) driver.Value {
 	if !boxLayoutOK {
 		return v
 	}
-	if len(v) >= bigValue {
-		b.big = true
+	if i >= len(b.cols) {
+		b.growCols(i)
 	}
-	return makeIface(bytesType, slot(&b.slices, boxChunk, v))
+	p := &b.cols[i]
+	*p = v
+	return makeIface(bytesType, unsafe.Pointer(p))
+}
+
+// growCols makes room for the slot of column i. The slots of the current row stay where they are (values
+// handed out for it keep pointing into the old array, which only they keep reachable).
+func (b *boxer) growCols(i int) {
+	cols := make([][]byte, max(i+1, 2*len(b.cols), 8))
+	copy(cols, b.cols)
+	b.cols = cols
 }
 
 func (b *boxer) time(v time.Time) driver.Value {

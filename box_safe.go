@@ -19,9 +19,9 @@ type boxer struct{}
 // release is called when a result set ends.
 func (b *boxer) release() {}
 
-func (b *boxer) int64(v int64) driver.Value     { return v }
-func (b *boxer) uint64(v uint64) driver.Value   { return v }
-func (b *boxer) float64(v float64) driver.Value { return v }
-func (b *boxer) float32(v float32) driver.Value { return v }
-func (b *boxer) bytes(v []byte) driver.Value    { return v }
-func (b *boxer) time(v time.Time) driver.Value  { return v }
+func (b *boxer) int64(v int64) driver.Value           { return v }
+func (b *boxer) uint64(v uint64) driver.Value         { return v }
+func (b *boxer) float64(v float64) driver.Value       { return v }
+func (b *boxer) float32(v float32) driver.Value       { return v }
+func (b *boxer) bytesAt(_ int, v []byte) driver.Value { return v }
+func (b *boxer) time(v time.Time) driver.Value        { return v }

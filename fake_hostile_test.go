@@ -70,6 +70,19 @@ func TestHostileServerReplies(t *testing.T) {
 			c.WritePacket(protocoltest.TextRow([]byte("1"), []byte("2")))
 			c.WritePacket(protocoltest.OKDeprecateEOF(protocoltest.StatusAutocommit, 0))
 		}, "trailing bytes", false},
+		{"row value with a one-byte length past the packet", func(c *protocoltest.Conn, _ <-chan struct{}) {
+			c.WritePacket(protocoltest.LenEncInt(1))
+			c.WritePacket(intCol)
+			c.WritePacket([]byte{5, '1', '2'}) // 5 bytes announced, 2 sent
+			c.WritePacket(protocoltest.OKDeprecateEOF(protocoltest.StatusAutocommit, 0))
+		}, "length 5 exceeds the 2 bytes left", false},
+		{"row with fewer values than columns", func(c *protocoltest.Conn, _ <-chan struct{}) {
+			c.WritePacket(protocoltest.LenEncInt(2))
+			c.WritePacket(intCol)
+			c.WritePacket(intCol)
+			c.WritePacket(protocoltest.TextRow([]byte("1")))
+			c.WritePacket(protocoltest.OKDeprecateEOF(protocoltest.StatusAutocommit, 0))
+		}, "row has 1 values, expected 2", false},
 		{"empty packet as result header", func(c *protocoltest.Conn, _ <-chan struct{}) {
 			c.WritePacket([]byte{})
 		}, "empty packet", false},

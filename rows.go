@@ -149,7 +149,7 @@ func (r *rows) Next(dest []driver.Value) error {
 		}
 		r.bbuf = r.bbuf[:0]
 		for i := range r.bvals {
-			v, err := r.c.binaryValue(&cols[i], &r.bvals[i], &r.bbuf, &r.c.box)
+			v, err := r.c.binaryValue(&cols[i], i, &r.bvals[i], &r.bbuf, &r.c.box)
 			if err != nil {
 				return r.abort(err)
 			}
@@ -164,36 +164,57 @@ func (r *rows) Next(dest []driver.Value) error {
 }
 
 // nextText splits a text-protocol row and converts each value as it is split, in one pass: the values go
-// straight from the row payload to dest, with the conversion chosen once per result set (r.kinds).
+// straight from the row payload to dest, with the conversion chosen once per result set (r.kinds). Values of
+// up to 250 bytes (one length byte) are split inline; longer ones and NULL go through protocol.TextValue.
 func (r *rows) nextText(p []byte, dest []driver.Value) error {
 	kinds := r.kinds
 	dest = dest[:len(kinds)]
 	bx := &r.c.box
 	pos := 0
 	for i, k := range kinds {
-		v, next, ok := protocol.TextValue(p, pos)
-		if !ok {
-			return r.textRowError(p)
+		var v []byte
+		if pos < len(p) && p[pos] < 0xfb {
+			end := pos + 1 + int(p[pos])
+			if end > len(p) {
+				return r.textRowError(p)
+			}
+			v = p[pos+1 : end : end]
+			pos = end
+		} else {
+			var ok bool
+			if v, pos, ok = protocol.TextValue(p, pos); !ok {
+				return r.textRowError(p)
+			}
+			if v == nil {
+				dest[i] = nil
+				continue
+			}
 		}
-		pos = next
-		switch {
-		case v == nil:
-			dest[i] = nil
-		case k == textBytes:
-			dest[i] = bx.bytes(v)
-		case k == textInt:
-			n, ok := parseInt(v)
+		switch k {
+		case textBytes:
+			dest[i] = bx.bytesAt(i, v)
+			continue
+		case textInt:
+			n, ok := parseDigits(v)
 			if !ok {
-				return badValue(&r.res.Columns[i], v)
+				n, ok = parseInt(v)
 			}
-			dest[i] = bx.int64(n)
-		default:
-			dv, err := r.c.textValue(&r.res.Columns[i], k, v, bx)
-			if err != nil {
-				return err
+			if ok {
+				dest[i] = bx.int64(n)
+				continue
 			}
-			dest[i] = dv
+			return badValue(&r.res.Columns[i], v)
+		case textFloat64:
+			if f, ok := parseFloatExact(v); ok {
+				dest[i] = bx.float64(f)
+				continue
+			}
 		}
+		dv, err := r.c.textValue(&r.res.Columns[i], i, k, v, bx)
+		if err != nil {
+			return err
+		}
+		dest[i] = dv
 	}
 	if pos != len(p) {
 		return r.textRowError(p)

@@ -44,8 +44,8 @@ func (c *conn) textKindOf(col *protocol.Column) uint8 {
 
 // textValue converts a non-NULL text-protocol value of a column of the given kind (textKindOf). Integers
 // become int64 (uint64 above MaxInt64 for UNSIGNED BIGINT), FLOAT float32, DOUBLE float64, dates time.Time
-// with parseTime, everything else the raw bytes. Values are boxed by bx.
-func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
+// with parseTime, everything else the raw bytes. Values are boxed by bx; i is the column's index.
+func (c *conn) textValue(col *protocol.Column, i int, kind uint8, v []byte, bx *boxer) (driver.Value, error) {
 	switch kind {
 	case textInt:
 		n, ok := parseInt(v)
@@ -85,7 +85,7 @@ func (c *conn) textValue(col *protocol.Column, kind uint8, v []byte, bx *boxer) 
 		}
 		return bx.time(t), nil
 	}
-	return bx.bytes(v), nil
+	return bx.bytesAt(i, v), nil
 }
 
 // float32To64 widens a FLOAT value to the float64 with the same shortest decimal form, so 1.1 stays 1.1
@@ -102,40 +102,49 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseFloatExact parses the common shape of a DOUBLE in the text protocol, [-]digits[.digits] with at most
-// 15 significant digits and 22 decimals, without strconv: the digits form an integer below 2^53 and the scale a power of ten
-// a float64 holds exactly, so one division gives the correctly rounded result (the result ParseFloat gives).
-// ok is false for anything else (exponents, long mantissas), which the caller hands to strconv.ParseFloat.
+// 15 significant digits (and at most 19 digits in all), without strconv: the digits form an integer below
+// 10^15 < 2^53 and the scale a power of ten a float64 holds exactly, so one division gives the correctly
+// rounded result (the result ParseFloat gives). ok is false for anything else (exponents, long mantissas),
+// which the caller hands to strconv.ParseFloat.
 func parseFloatExact(b []byte) (f float64, ok bool) {
 	neg := false
 	if len(b) > 0 && b[0] == '-' {
 		neg = true
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 24 {
+	// At most 19 digits and a dot: m cannot overflow (and leading zeros, which add nothing to m, cannot
+	// make it wrap into the accepted range).
+	if len(b) == 0 || len(b) > 20 {
 		return 0, false
 	}
 	var m uint64
-	digits, scale, dot := 0, 0, false
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			m = m*10 + uint64(c-'0')
-			if m != 0 {
-				if digits++; digits > 15 {
-					return 0, false
-				}
-			}
-			if dot {
-				scale++
-			}
-		case c == '.' && !dot && i > 0 && i < len(b)-1:
-			dot = true
-		default:
+	i := 0
+	for ; i < len(b); i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			break
+		}
+		m = m*10 + uint64(d)
+	}
+	scale := 0
+	if i < len(b) {
+		if b[i] != '.' || i == 0 || i == len(b)-1 {
 			return 0, false
 		}
+		frac := b[i+1:]
+		for _, c := range frac {
+			d := c - '0'
+			if d > 9 {
+				return 0, false
+			}
+			m = m*10 + uint64(d)
+		}
+		scale = len(frac)
+	} else if len(b) > 19 {
+		return 0, false // 20 digits may not fit in m
 	}
-	if scale >= len(pow10) {
-		return 0, false
+	if m >= 1e15 {
+		return 0, false // more than 15 significant digits
 	}
 	f = float64(m) / pow10[scale]
 	if neg {
@@ -170,19 +179,27 @@ func parseUint(b []byte) (uint64, bool) {
 }
 
 func parseInt(b []byte) (int64, bool) {
-	if len(b) > 0 && len(b) <= 18 && b[0] != '-' {
-		// Up to 18 digits cannot overflow an int64: no check per digit.
-		var n int64
-		for _, c := range b {
-			d := c - '0'
-			if d > 9 {
-				return 0, false
-			}
-			n = n*10 + int64(d)
-		}
+	if n, ok := parseDigits(b); ok {
 		return n, true
 	}
 	return parseIntSlow(b)
+}
+
+// parseDigits parses 1 to 18 decimal digits, which cannot overflow an int64: no check per digit. Small
+// enough to be inlined where rows are converted; anything else (a sign, more digits) is refused.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		d := c - '0'
+		if d > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(d)
+	}
+	return n, true
 }
 
 func parseIntSlow(b []byte) (int64, bool) {
@@ -278,8 +295,9 @@ func validDateTime(year, month, day, hour, min, sec int) bool {
 }
 
 // binaryValue converts a binary-protocol value to what the text protocol would have given, so both protocols
-// scan identically. scratch holds formatted dates/times; it is reused for the next row. Values are boxed by bx.
-func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) (driver.Value, error) {
+// scan identically. scratch holds formatted dates/times; it is reused for the next row. Values are boxed by bx; i
+// is the column's index.
+func (c *conn) binaryValue(col *protocol.Column, i int, v *protocol.BinaryValue, scratch *[]byte, bx *boxer) (driver.Value, error) {
 	switch v.Kind {
 	case protocol.ValNull:
 		return nil, nil
@@ -295,7 +313,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 	case protocol.ValFloat64:
 		return bx.float64(v.F), nil
 	case protocol.ValBytes:
-		return bx.bytes(v.B), nil
+		return bx.bytesAt(i, v.B), nil
 	case protocol.ValDateTime:
 		if c.cfg.ParseTime {
 			if v.Year == 0 && v.Month == 0 && v.Day == 0 && v.Hour == 0 && v.Minute == 0 && v.Second == 0 && v.Micro == 0 {
@@ -327,7 +345,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 			b = appendFraction(b, v.Micro, col.Decimals)
 		}
 		*scratch = b
-		return bx.bytes(b[start:len(b):len(b)]), nil
+		return bx.bytesAt(i, b[start:len(b):len(b)]), nil
 	case protocol.ValTime:
 		start := len(*scratch)
 		b := *scratch
@@ -341,7 +359,7 @@ func (c *conn) binaryValue(col *protocol.Column, v *protocol.BinaryValue, scratc
 		b = appendDigits(b, int(v.Second), 2)
 		b = appendFraction(b, v.Micro, col.Decimals)
 		*scratch = b
-		return bx.bytes(b[start:len(b):len(b)]), nil
+		return bx.bytesAt(i, b[start:len(b):len(b)]), nil
 	}
 	return nil, nil
 }

@@ -129,7 +129,7 @@ func TestTextValue(t *testing.T) {
 	}
 	var bx boxer
 	for _, tt := range tests {
-		got, err := c.textValue(tt.col, c.textKindOf(tt.col), []byte(tt.in), &bx)
+		got, err := c.textValue(tt.col, 0, c.textKindOf(tt.col), []byte(tt.in), &bx)
 		if tt.err != "" {
 			require.ErrorContains(t, err, tt.err, "%q", tt.in)
 			continue
@@ -162,7 +162,7 @@ func TestBinaryValueDateTimeText(t *testing.T) {
 	var scratch []byte
 	for _, tt := range tests {
 		col := &protocol.Column{Name: "c", Type: tt.typ, Decimals: tt.decimals}
-		got, err := c.binaryValue(col, &tt.v, &scratch, &bx)
+		got, err := c.binaryValue(col, 0, &tt.v, &scratch, &bx)
 		require.NoError(t, err)
 		assert.Equal(t, tt.want, string(got.([]byte)))
 	}

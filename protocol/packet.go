@@ -215,6 +215,28 @@ func (f *framer) readPacket() ([]byte, error) {
 	}
 }
 
+// nextBuffered returns the next payload when its packet is already complete in the read buffer and nothing
+// asks for the general path (a split payload, compression, a packet tracer, a sequence id or length that
+// readPacket refuses). Otherwise ok is false and nothing is consumed: readPacket reads the packet. What it
+// returns and consumes is what readPacket would.
+func (f *framer) nextBuffered() (p []byte, ok bool) {
+	if f.joining || f.comp != nil || f.trace != nil {
+		return nil, false
+	}
+	b := f.buf[f.r:f.w]
+	if len(b) < 4 {
+		return nil, false
+	}
+	n := int(b[0]) | int(b[1])<<8 | int(b[2])<<16
+	if n >= MaxPayloadLen || n+4 > len(b) || b[3] != f.seq || n > f.maxRead {
+		return nil, false
+	}
+	f.seq++
+	f.pktIn++
+	f.r += 4 + n
+	return b[4 : 4+n : 4+n], true
+}
+
 func (f *framer) readOne() ([]byte, error) {
 	if err := f.fill(4); err != nil {
 		return nil, err

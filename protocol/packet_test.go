@@ -176,3 +176,55 @@ func TestShrink(t *testing.T) {
 	f.shrink()
 	require.Nil(t, f.buf)
 }
+
+// nextBuffered takes a packet complete in the read buffer exactly as readPacket would (payload, sequence id,
+// counters, position) and leaves everything else to readPacket without consuming a byte: an incomplete
+// packet, a wrong sequence id, a payload over the limit, a split payload.
+func TestNextBufferedMatchesReadPacket(t *testing.T) {
+	in := append(frame(0, []byte("row one")), frame(1, nil)...)
+	in = append(in, frame(2, []byte("row three"))...)
+	in = append(in, frame(9, []byte("out of order"))...)
+	f, _ := newTestFramer(in)
+	_, ok := f.nextBuffered()
+	require.False(t, ok, "nothing read yet")
+	p, err := f.readPacket()
+	require.NoError(t, err)
+	require.Equal(t, "row one", string(p))
+	for _, want := range []string{"", "row three"} {
+		p, ok := f.nextBuffered()
+		require.True(t, ok, "%q is buffered", want)
+		require.Equal(t, want, string(p))
+		require.Equal(t, len(p), cap(p), "capped: appending cannot touch the next packet")
+	}
+	require.Equal(t, uint8(3), f.seq)
+	require.Equal(t, 3, f.pktIn)
+	r := f.r
+	_, ok = f.nextBuffered()
+	require.False(t, ok, "wrong sequence id")
+	require.Equal(t, r, f.r, "nothing consumed")
+	require.Equal(t, uint8(3), f.seq)
+	_, err = f.readPacket()
+	require.ErrorContains(t, err, "sequence id 9, expected 3")
+
+	// Incomplete packet: left for readPacket, which waits for the rest.
+	whole := frame(0, []byte("abcdef"))
+	f, _ = newTestFramer(nil)
+	f.buf = append([]byte(nil), whole[:7]...)
+	f.w = len(f.buf)
+	_, ok = f.nextBuffered()
+	require.False(t, ok)
+	require.Zero(t, f.r)
+
+	// Over the limit, and the first piece of a split payload: readPacket's business.
+	f, _ = newTestFramer(nil)
+	f.maxRead = 3
+	f.buf = frame(0, []byte("abcd"))
+	f.w = len(f.buf)
+	_, ok = f.nextBuffered()
+	require.False(t, ok)
+	f, _ = newTestFramer(nil)
+	f.buf = []byte{0xff, 0xff, 0xff, 0}
+	f.w = len(f.buf)
+	_, ok = f.nextBuffered()
+	require.False(t, ok)
+}

@@ -255,9 +255,17 @@ func (r *Result) ReadRow() ([]byte, error) {
 		return nil, io.EOF
 	}
 	c := r.c
-	p, err := c.readAt(phaseResult)
-	if err != nil {
-		return nil, r.fail(err)
+	p, ok := c.f.nextBuffered()
+	if ok {
+		c.phase = phaseNone // as after readAt's successful read
+	} else {
+		var err error
+		if p, err = c.readAt(phaseResult); err != nil {
+			return nil, r.fail(err)
+		}
+	}
+	if len(p) > 0 && p[0] < 0xfe && !r.Binary {
+		return p, nil // a text row: its first byte is a length (or 0xfb, NULL)
 	}
 	if len(p) == 0 {
 		return nil, r.fail(protoErr("row", "empty packet"))
