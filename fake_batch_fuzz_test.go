@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -66,24 +65,10 @@ func runFuzzBatch(t testing.TB, reply []byte, mode uint8) {
 	if mode&1 != 0 {
 		mcaps |= protocol.MariaDBClientBulkUnitResults
 	}
-	stream := fuzzFrames(0, protocoltest.HandshakePacket(protocoltest.HandshakeOpts{ServerVersion: "5.5.5-11.8.0-MariaDB-fuzz",
-		Capabilities: caps, MariaDBCapabilities: mcaps}))
-	stream = append(stream, fuzzFrames(2, protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))...)
-	stream = append(stream, reply...)
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return &replayConn{r: bytes.NewReader(stream)}, nil
-	}
-	connector, err := NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	dc, err := connector.Connect(ctx)
-	if err != nil {
-		t.Fatalf("the valid handshake failed: %v", err)
-	}
-	c := dc.(*conn)
+	c := replaySession(ctx, t, cfg, protocoltest.HandshakeOpts{ServerVersion: "5.5.5-11.8.0-MariaDB-fuzz",
+		Capabilities: caps, MariaDBCapabilities: mcaps}, reply)
 	defer c.Close()
 	c.inTx = mode&4 != 0
 	b := &Batch{}

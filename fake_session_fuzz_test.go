@@ -94,23 +94,9 @@ func runFuzzSession(t testing.TB, reply []byte, mode uint8) []error {
 	if mode&4 != 0 {
 		caps &^= protocol.ClientDeprecateEOF
 	}
-	stream := fuzzFrames(0, protocoltest.HandshakePacket(protocoltest.HandshakeOpts{Capabilities: caps}))
-	stream = append(stream, fuzzFrames(2, protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))...)
-	stream = append(stream, reply...)
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return &replayConn{r: bytes.NewReader(stream)}, nil
-	}
-	connector, err := NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	dc, err := connector.Connect(ctx)
-	if err != nil {
-		t.Fatalf("the valid handshake failed: %v", err)
-	}
-	c := dc.(*conn)
+	c := replaySession(ctx, t, cfg, protocoltest.HandshakeOpts{Capabilities: caps}, reply)
 	var errs []error
 	note := func(err error) {
 		if err != nil && err != io.EOF {
@@ -122,7 +108,7 @@ func runFuzzSession(t testing.TB, reply []byte, mode uint8) []error {
 	} else {
 		note(err)
 	}
-	_, err = c.ExecContext(ctx, "DO 1", nil)
+	_, err := c.ExecContext(ctx, "DO 1", nil)
 	note(err)
 	if st, err := c.PrepareContext(ctx, "SELECT ?"); err == nil {
 		if dr, err := st.(driver.StmtQueryContext).QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: int64(5)}}); err == nil {
@@ -144,6 +130,26 @@ func runFuzzSession(t testing.TB, reply []byte, mode uint8) []error {
 		}
 	}
 	return errs
+}
+
+// replaySession connects cfg to a replayed server: a valid handshake with hs, the login's OK, then reply (the
+// answers to whatever the client sends next, then EOF).
+func replaySession(ctx context.Context, t testing.TB, cfg *Config, hs protocoltest.HandshakeOpts, reply []byte) *conn {
+	stream := fuzzFrames(0, protocoltest.HandshakePacket(hs))
+	stream = append(stream, fuzzFrames(2, protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))...)
+	stream = append(stream, reply...)
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return &replayConn{r: bytes.NewReader(stream)}, nil
+	}
+	connector, err := NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := connector.Connect(ctx)
+	if err != nil {
+		t.Fatalf("the valid handshake failed: %v", err)
+	}
+	return dc.(*conn)
 }
 
 // readAllDriverRows reads every row and result set, touching every column's metadata.

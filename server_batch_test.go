@@ -158,15 +158,8 @@ func TestSendBatchLargeRepliesNoDeadlock(t *testing.T) {
 
 // Bulk execution on MariaDB: a run of one INSERT becomes one COM_STMT_BULK_EXECUTE.
 func TestSendBatchBulk(t *testing.T) {
-	db := openDB(t, "")
-	if !serverIsMariaDB(t, db) {
-		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
-	}
+	db, tbl := mariadbTable(t, "(id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20), n INT)")
 	ctx := context.Background()
-	tbl := tableName(t)
-	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
-	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20), n INT)")
-	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
 	b := &Batch{}
 	for i := 0; i < 1000; i++ {
 		var n any = i
@@ -207,6 +200,20 @@ func TestSendBatchBulk(t *testing.T) {
 }
 
 func serverIsMariaDB(t *testing.T, db *sql.DB) bool { return !serverIsMySQL(t, db) }
+
+// mariadbTable opens the test server, skips unless it is a MariaDB (COM_STMT_BULK_EXECUTE is MariaDB's), and
+// creates the test's table with the given definition (dropped at cleanup).
+func mariadbTable(t *testing.T, definition string) (*sql.DB, string) {
+	db := openDB(t, "")
+	if !serverIsMariaDB(t, db) {
+		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
+	}
+	tbl := tableName(t)
+	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
+	mustExec(t, db, "CREATE TABLE "+tbl+" "+definition)
+	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+	return db, tbl
+}
 
 // serverHasBulkUnitResults reports whether db's connections report each row of a bulk execution
 // (MARIADB_CLIENT_BULK_UNIT_RESULTS, MariaDB 11.5.1+).
@@ -260,15 +267,8 @@ func TestSendBatchTracedWindows(t *testing.T) {
 // semantics of executing the statements one by one: when a row fails, the statements before and after it are
 // kept and only it reports the error.
 func TestSendBatchBulkInTransaction(t *testing.T) {
-	db := openDB(t, "")
-	if !serverIsMariaDB(t, db) {
-		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
-	}
+	db, tbl := mariadbTable(t, "(id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB")
 	ctx := context.Background()
-	tbl := tableName(t)
-	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
-	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB")
-	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
 	ins := "INSERT INTO " + tbl + " (id, v) VALUES (?, ?)"
 
 	tx, err := db.BeginTx(ctx, nil)
@@ -323,15 +323,8 @@ func TestSendBatchBulkInTransaction(t *testing.T) {
 // the rows it wrote before the failing one stay (ROLLBACK TO SAVEPOINT cannot undo them and warns), so running
 // them again would write them twice. Every statement of the run reports the error, as outside a transaction.
 func TestSendBatchBulkInTransactionNonTransactionalTable(t *testing.T) {
-	db := openDB(t, "")
-	if !serverIsMariaDB(t, db) {
-		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
-	}
+	db, tbl := mariadbTable(t, "(k INT, v VARCHAR(20) NOT NULL) ENGINE=MyISAM")
 	ctx := context.Background()
-	tbl := tableName(t)
-	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
-	mustExec(t, db, "CREATE TABLE "+tbl+" (k INT, v VARCHAR(20) NOT NULL) ENGINE=MyISAM")
-	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
 	conn, err := db.Conn(ctx)
 	require.NoError(t, err)
 	defer conn.Close()
@@ -361,15 +354,8 @@ func TestSendBatchBulkInTransactionNonTransactionalTable(t *testing.T) {
 // With autocommit off (no explicit transaction), the statements of a batch run in the session's implicit
 // transaction: a failing row of a bulk run keeps the others, as in TestSendBatchBulkInTransaction.
 func TestSendBatchBulkAutocommitOff(t *testing.T) {
-	db := openDB(t, "")
-	if !serverIsMariaDB(t, db) {
-		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
-	}
+	db, tbl := mariadbTable(t, "(id INT PRIMARY KEY) ENGINE=InnoDB")
 	ctx := context.Background()
-	tbl := tableName(t)
-	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
-	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY) ENGINE=InnoDB")
-	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
 	conn, err := db.Conn(ctx)
 	require.NoError(t, err)
 	defer conn.Close()
@@ -397,16 +383,9 @@ func TestSendBatchBulkAutocommitOff(t *testing.T) {
 // be rolled back to its savepoint: its statements are not run again (outside the transaction they would commit
 // rows the caller believes rolled back) and each reports the deadlock.
 func TestSendBatchBulkInTransactionDeadlock(t *testing.T) {
-	db := openDB(t, "")
-	if !serverIsMariaDB(t, db) {
-		t.Skip("COM_STMT_BULK_EXECUTE is MariaDB's")
-	}
+	db, tbl := mariadbTable(t, "(id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
 	db.SetMaxOpenConns(4)
 	ctx := context.Background()
-	tbl := tableName(t)
-	mustExec(t, db, "DROP TABLE IF EXISTS "+tbl)
-	mustExec(t, db, "CREATE TABLE "+tbl+" (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
-	t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
 	mustExec(t, db, "INSERT INTO "+tbl+" SELECT seq, 0 FROM "+seqTable(2000)+" s")
 
 	// The other transaction holds row 1 and 1,000 more (heavier: InnoDB picks the batch's as the victim).
