@@ -86,9 +86,10 @@ type batchRun struct {
 // go through the connection's prepared-statement cache (COM_STMT_EXECUTE; a statement not prepared yet is
 // prepared in the same pipeline, on MariaDB without waiting for the prepare's reply), or are interpolated
 // with interpolateParams=true. On MariaDB, consecutive INSERT, REPLACE, UPDATE or DELETE statements with the
-// same text and arguments of the same types are sent as one COM_STMT_BULK_EXECUTE (see BatchResult.Combined,
-// Batch.DisableBulk, BatchResult.RunTotals): one statement for the server. Outside a transaction (autocommit on), a failing row then
-// fails the whole run (rolled back on a transactional table) and each of its results carries the error.
+// same text and arguments of the same types are sent as one COM_STMT_BULK_EXECUTE (see BatchResult.Combined
+// and RunTotals, Batch.DisableBulk): one statement for the server. Outside a transaction (autocommit on), a
+// failing row then fails the whole run (rolled back on a transactional table) and each of its results
+// carries the error.
 // Inside a transaction, or with autocommit off, a run of at least 8 statements is sent after
 // SAVEPOINT rawmysql_batch (left in place; the transaction's end drops it), and when it fails the driver rolls
 // back to the savepoint and executes the run's statements again one by one, so that the outcome is that of
@@ -443,8 +444,7 @@ const batchSavepoint = "rawmysql_batch"
 // executing its statements one by one: the run is sent after SAVEPOINT rawmysql_batch, in one pipeline with
 // what is planned before it; when the run fails, the server has undone the whole statement, so the guard rolls
 // back to the savepoint (nothing else ran after the run) and queues the run's statements again one by one: each
-// then succeeds or fails on its own, as sequential execution would have it, and only the first failing one
-// reports the error. The run's error is kept for all its statements (as outside a transaction) when that
+// then succeeds or fails on its own, as sequential execution would have it, with its own result or error. The run's error is kept for all its statements (as outside a transaction) when that
 // cannot be proven safe: the SAVEPOINT failed, the rollback to it failed (the error ended the transaction, as a
 // deadlock does) or warned (a non-transactional table kept rows the run wrote: running them again would write
 // them twice), or the connection broke.
