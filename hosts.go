@@ -449,16 +449,12 @@ func (c *Config) hostList() string {
 // enumParam is a string parameter whose value is one of a fixed set (checked by normalize); empty and def are
 // the default.
 func enumParam(field func(*Config) *string, def string) dsnParam {
-	return dsnParam{
-		parse: func(c *Config, _, value string) error {
-			*field(c) = value
-			return nil
-		},
-		format: func(c *Config) (string, bool) {
-			s := *field(c)
-			return s, s != "" && s != def
-		},
+	p := stringParam(field, def)
+	p.format = func(c *Config) (string, bool) {
+		s := *field(c)
+		return s, s != "" && s != def
 	}
+	return p
 }
 
 // defaultDurationParam is a duration parameter with a non-zero default.
