@@ -423,31 +423,18 @@ func (p *pipe) readAll(end int) error {
 func (c *Conn) readPipeReply() (OKPacket, error) {
 	var last OKPacket
 	for {
-		p, err := c.f.readPacket()
+		p, ok, set, err := c.readPipeHeader()
 		if err != nil {
 			return last, err
 		}
-		if len(p) == 0 {
-			return last, protoErr("result header", "empty packet")
-		}
 		more := false
-		switch p[0] {
-		case 0x00:
-			var ok OKPacket
-			if err := ok.Decode(p); err != nil {
-				return last, err
-			}
-			c.status = ok.Status
-			last = ok
-			more = ok.Status&StatusMoreResultsExists != 0
-		case 0xff:
-			return last, DecodeError(p)
-		case 0xfb:
-			return last, protoErr("result header", "LOCAL INFILE request inside a pipeline (LOAD DATA LOCAL cannot be batched)")
-		default:
+		if set {
 			if more, err = c.skipResultSet(p, nil); err != nil {
 				return last, err
 			}
+		} else {
+			last = ok
+			more = ok.Status&StatusMoreResultsExists != 0
 		}
 		if !more {
 			return last, nil
@@ -455,30 +442,41 @@ func (c *Conn) readPipeReply() (OKPacket, error) {
 	}
 }
 
+// readPipeHeader reads the first packet of a result in a pipeline: an OK (decoded, its status noted), an ERR
+// (the server's error), or a column count (returned as p, set true: a result set follows). A LOCAL INFILE
+// request cannot be answered in a pipeline (the commands after it are already on their way): it is a
+// protocol error.
+func (c *Conn) readPipeHeader() (p []byte, ok OKPacket, set bool, err error) {
+	p, err = c.f.readPacket()
+	if err != nil {
+		return nil, ok, false, err
+	}
+	if len(p) == 0 {
+		return nil, ok, false, protoErr("result header", "empty packet")
+	}
+	switch p[0] {
+	case 0x00:
+		if err := ok.Decode(p); err != nil {
+			return nil, OKPacket{}, false, err
+		}
+		c.status = ok.Status
+		return p, ok, false, nil
+	case 0xff:
+		return nil, ok, false, DecodeError(p)
+	case 0xfb:
+		return nil, ok, false, protoErr("result header", "LOCAL INFILE request inside a pipeline (LOAD DATA LOCAL cannot be batched)")
+	}
+	return p, ok, true, nil
+}
+
 // readBulkUnitReply reads the reply to a COM_STMT_BULK_EXECUTE sent with SEND_UNIT_RESULTS: an ERR, an OK, or
 // a result set of two unsigned BIGINT columns (Id, Affected_rows) with one binary row per row of parameters,
 // in order (more than rows of them is a protocol error). The OK returned sums the affected rows and carries
 // the first generated id, as a bulk execution without unit results reports them.
 func (c *Conn) readBulkUnitReply(rows int) (OKPacket, []BulkUnit, error) {
-	p, err := c.f.readPacket()
-	if err != nil {
-		return OKPacket{}, nil, err
-	}
-	if len(p) == 0 {
-		return OKPacket{}, nil, protoErr("result header", "empty packet")
-	}
-	switch p[0] {
-	case 0x00:
-		var ok OKPacket
-		if err := ok.Decode(p); err != nil {
-			return OKPacket{}, nil, err
-		}
-		c.status = ok.Status
-		return ok, nil, nil
-	case 0xff:
-		return OKPacket{}, nil, DecodeError(p)
-	case 0xfb:
-		return OKPacket{}, nil, protoErr("result header", "LOCAL INFILE request inside a pipeline (LOAD DATA LOCAL cannot be batched)")
+	p, ok, set, err := c.readPipeHeader()
+	if err != nil || !set {
+		return ok, nil, err
 	}
 	units := make([]BulkUnit, 0, rows)
 	var sum OKPacket
