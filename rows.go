@@ -195,9 +195,9 @@ func (r *rows) nextText(p []byte, dest []driver.Value) error {
 			dest[i] = bx.bytesAt(i, v)
 			continue
 		case textInt:
-			n, ok := parseDigits(v)
+			n, ok := parseDigits(v) // parseInt's fast path, inlined here
 			if !ok {
-				n, ok = parseInt(v)
+				n, ok = parseIntSlow(v)
 			}
 			if ok {
 				dest[i] = bx.int64(n)
