@@ -192,16 +192,5 @@ func BenchmarkMemConnect(b *testing.B) {
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return &memConn{out: appendPacket(nil, 0, protocoltest.HandshakePacket(protocoltest.HandshakeOpts{}))}, nil
 	}
-	connector, err := NewConnector(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		c, err := connector.Connect(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		c.Close()
-	}
+	benchConnect(b, cfg)
 }
