@@ -32,7 +32,12 @@ func checkNamedValue(nv *driver.NamedValue) error {
 	}
 	v, err := convertArg(nv.Value, 0)
 	if err != nil {
-		return fmt.Errorf("rawmysql: argument $%d: %w", nv.Ordinal, err)
+		// database/sql names the argument ("sql: converting argument $N type: ..."). A Valuer's own error is
+		// returned as it is, as go-sql-driver does; an argument rawmysql cannot send says so.
+		if ve, ok := err.(*valuerError); ok {
+			return ve.err
+		}
+		return fmt.Errorf("rawmysql: %w", err)
 	}
 	nv.Value = v
 	return nil
@@ -64,7 +69,7 @@ func convertArg(v any, depth int) (any, error) {
 		}
 		val, err := x.Value()
 		if err != nil {
-			return nil, err
+			return nil, &valuerError{err}
 		}
 		return convertArg(val, depth+1)
 	}
@@ -106,13 +111,11 @@ func namedValues(args []driver.Value) []driver.NamedValue {
 	return nv
 }
 
-func valuesToNamed(args []driver.Value) []driver.NamedValue {
-	nv := make([]driver.NamedValue, len(args))
-	for i, v := range args {
-		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	return nv
-}
+// valuerError is the error of an argument's Value method, reported as it is; its text is the Valuer's.
+type valuerError struct{ err error }
+
+func (e *valuerError) Error() string { return e.err.Error() }
+func (e *valuerError) Unwrap() error { return e.err }
 
 // argCountError reports a wrong number of arguments before anything is sent.
 type argCountError struct{ want, got int }

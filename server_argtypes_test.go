@@ -178,3 +178,15 @@ func TestCachedSelectStarAfterAddColumn(t *testing.T) {
 		assert.Equal(t, []any{int64(1), []byte("x"), int64(42)}, vals)
 	}
 }
+
+// The message a user sees through database/sql names the argument once (go-sql-driver's shape).
+func TestArgumentErrorMessages(t *testing.T) {
+	db := openDB(t, "")
+	_, err := db.Exec("SELECT ?, ?", 1, failingValuer{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errValuerBoom)
+	assert.Equal(t, "sql: converting argument $2 type: valuer: boom", err.Error())
+	_, err = db.Exec("SELECT ?", struct{}{})
+	require.Error(t, err)
+	assert.Equal(t, "sql: converting argument $1 type: rawmysql: unsupported type struct {}, a struct", err.Error())
+}

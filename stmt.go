@@ -69,12 +69,12 @@ func (s *stmt) NumInput() int { return len(s.cs.Stmt.Params) }
 
 // Exec is the context-less form of ExecContext.
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
-	return s.ExecContext(context.Background(), valuesToNamed(args))
+	return s.ExecContext(context.Background(), namedValues(args))
 }
 
 // Query is the context-less form of QueryContext.
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
-	return s.QueryContext(context.Background(), valuesToNamed(args))
+	return s.QueryContext(context.Background(), namedValues(args))
 }
 
 // ExecContext executes the statement and reads all its results.
