@@ -135,9 +135,9 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	if src == nil {
 		return 0, errors.New("rawmysql: CopyFrom: no RowSource given")
 	}
-	var charset, version string
+	var charset string
 	var maxPacket int64
-	if err := db.QueryRowContext(ctx, "SELECT @@character_set_client, @@max_allowed_packet, VERSION()").Scan(&charset, &maxPacket, &version); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT @@character_set_client, @@max_allowed_packet").Scan(&charset, &maxPacket); err != nil {
 		return 0, fmt.Errorf("rawmysql: CopyFrom: reading the session's character set: %w", err)
 	}
 	target := quoteTable(table) + " (" + quoteIdents(columns) + ")"
@@ -148,18 +148,16 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	name := "rawmysql-copyfrom-" + strconv.FormatUint(copySeq.Add(1), 10)
 	copySources.Store(name, cs)
 	defer copySources.Delete(name)
-	fields, set, fileCharset := quoteIdents(columns), "", charset
-	if !strings.Contains(version, "MariaDB") {
-		// MySQL refuses bytes that are not valid in the file's character set (error 1300), also for binary
-		// columns: the file is binary, and text columns get their values through CONVERT to the connection's
-		// character set, as the server converts a statement's strings.
-		var err error
-		if fields, set, err = convertTextColumns(ctx, db, table, columns, charset); err != nil {
-			return 0, err
-		}
-		fileCharset = "binary"
+	// The file is binary, and text columns get their values through CONVERT to the connection's character
+	// set, as the server converts a statement's strings. A file in a multibyte character set breaks binary
+	// values: MySQL refuses bytes not valid in it (error 1300), also for BLOB columns, and MariaDB 10.5 takes a
+	// lead byte such as 0xF0 with the bytes after it as one character, so an escape (\r, \0) or a field's tab
+	// among them is stored as it is and the fields after it shift (MariaDB 10.11 reads them right).
+	fields, set, err := convertTextColumns(ctx, db, table, columns, charset)
+	if err != nil {
+		return 0, err
 	}
-	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + quoteTable(table) + " CHARACTER SET " + fileCharset +
+	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + quoteTable(table) + " CHARACTER SET binary" +
 		" FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C' LINES TERMINATED BY X'0A' STARTING BY '' (" +
 		fields + ")" + set
 	res, err := db.ExecContext(ctx, q)
