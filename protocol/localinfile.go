@@ -26,7 +26,7 @@ func (e *LocalInfileError) Unwrap() error { return e.Err }
 var ErrLocalInfileRefused = fmt.Errorf("refused: the file is not registered (RegisterLocalFile / RegisterReaderHandler) and allowAllFiles is off")
 
 // localInfileChunk is the payload size used to stream file contents.
-const localInfileChunk = 1 << 20
+const localInfileChunk = 1 << 16
 
 // sendLocalInfile answers a LOCAL INFILE request (0xFB + file name): the file's contents in packets, then an
 // empty packet. When the request is refused only the empty packet is sent, the server's reply is read, and a
