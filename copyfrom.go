@@ -184,16 +184,53 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	return n, nil
 }
 
-// convertTextColumns returns the column list and SET clause of a LOAD DATA with a binary file: text columns
-// (CHAR, VARCHAR, TEXT, ENUM, SET, JSON) are read into user variables and stored converted to charset.
+// convertTextColumns returns the column list and SET clause of a LOAD DATA with a binary file. A text column
+// (CHAR, VARCHAR, TEXT, ENUM, SET) in the connection's character set takes the bytes as they are, as a
+// statement's strings would be stored; one in another character set, and MySQL's JSON (which refuses binary
+// text), is read into a user variable and stored through CONVERT to the connection's character set, as the
+// server converts a statement's strings. SHOW FULL COLUMNS names each column's collation (and also describes a
+// TEMPORARY table, which information_schema does not).
 func convertTextColumns(ctx context.Context, db CopyTarget, table string, columns []string, charset string) (string, string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT "+quoteIdents(columns)+" FROM "+quoteTable(table)+" LIMIT 0")
+	rows, err := db.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+quoteTable(table))
 	if err != nil {
 		return "", "", fmt.Errorf("rawmysql: CopyFrom: %w", err)
 	}
-	types, err := rows.ColumnTypes()
-	rows.Close()
+	defer rows.Close()
+	names, err := rows.Columns()
 	if err != nil {
+		return "", "", fmt.Errorf("rawmysql: CopyFrom: %w", err)
+	}
+	field, typ, coll := -1, -1, -1
+	for i, n := range names {
+		switch strings.ToLower(n) {
+		case "field":
+			field = i
+		case "type":
+			typ = i
+		case "collation":
+			coll = i
+		}
+	}
+	if field < 0 || typ < 0 || coll < 0 {
+		return "", "", fmt.Errorf("rawmysql: CopyFrom: SHOW FULL COLUMNS returned the columns %q", names)
+	}
+	convert := map[string]bool{} // lower-cased column name -> stored through CONVERT
+	vals := make([]sql.RawBytes, len(names))
+	dest := make([]any, len(names))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return "", "", fmt.Errorf("rawmysql: CopyFrom: %w", err)
+		}
+		cs, _, _ := strings.Cut(string(vals[coll]), "_") // NULL (numbers, BLOB, MySQL's JSON): ""
+		t := strings.ToLower(string(vals[typ]))
+		if t == "json" || cs != "" && cs != "binary" && !strings.EqualFold(cs, charset) {
+			convert[strings.ToLower(string(vals[field]))] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return "", "", fmt.Errorf("rawmysql: CopyFrom: %w", err)
 	}
 	var fields, set strings.Builder
@@ -201,19 +238,18 @@ func convertTextColumns(ctx context.Context, db CopyTarget, table string, column
 		if i > 0 {
 			fields.WriteByte(',')
 		}
-		switch types[i].DatabaseTypeName() {
-		case "CHAR", "VARCHAR", "TEXT", "ENUM", "SET", "JSON":
-			v := "@rawmysql_c" + strconv.Itoa(i)
-			fields.WriteString(v)
-			if set.Len() == 0 {
-				set.WriteString(" SET ")
-			} else {
-				set.WriteByte(',')
-			}
-			set.WriteString(quoteIdent(c) + " = CONVERT(" + v + " USING " + charset + ")")
-		default:
+		if !convert[strings.ToLower(c)] {
 			fields.WriteString(quoteIdent(c))
+			continue
 		}
+		v := "@rawmysql_c" + strconv.Itoa(i)
+		fields.WriteString(v)
+		if set.Len() == 0 {
+			set.WriteString(" SET ")
+		} else {
+			set.WriteByte(',')
+		}
+		set.WriteString(quoteIdent(c) + " = CONVERT(" + v + " USING " + charset + ")")
 	}
 	return fields.String(), set.String(), nil
 }

@@ -349,3 +349,39 @@ func TestCopyFromCancelMidStream(t *testing.T) {
 	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl).Scan(&n))
 	assert.Zero(t, n)
 }
+
+// A TEMPORARY table (seen by its connection only, and not by information_schema): text in another character
+// set than the connection's is converted, JSON accepted, bytes kept.
+func TestCopyFromTemporaryTable(t *testing.T) {
+	db := openDB(t, "")
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	mustExecCtx := func(q string) {
+		_, err := c.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	mustExecCtx("CREATE TEMPORARY TABLE t_copy_tmp (id INT PRIMARY KEY, l1 VARCHAR(20) CHARACTER SET latin1, " +
+		"s VARCHAR(20) CHARACTER SET utf8mb4, js JSON, b BLOB)")
+	defer c.ExecContext(ctx, "DROP TEMPORARY TABLE t_copy_tmp")
+	rows := [][]any{{1, "héllo", "wörld ✓", `{"a": "é"}`, []byte{0xf0, '\\', '\t', 0}}, {2, nil, "", "[]", []byte{}}}
+	n, err := CopyFrom(ctx, c, "t_copy_tmp", []string{"id", "l1", "s", "js", "b"}, CopyFromRows(rows))
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n)
+	var l1 sql.NullString
+	var s, js string
+	var b []byte
+	require.NoError(t, c.QueryRowContext(ctx, "SELECT l1, s, js, b FROM t_copy_tmp WHERE id = 1").Scan(&l1, &s, &js, &b))
+	assert.Equal(t, "héllo", l1.String, "latin1 column: converted from the connection's utf8mb4")
+	assert.Equal(t, "wörld ✓", s)
+	assert.JSONEq(t, `{"a": "é"}`, js)
+	assert.Equal(t, []byte{0xf0, '\\', '\t', 0}, b)
+	var hexL1 string
+	require.NoError(t, c.QueryRowContext(ctx, "SELECT HEX(l1) FROM t_copy_tmp WHERE id = 1").Scan(&hexL1))
+	assert.Equal(t, "68E96C6C6F", hexL1, "stored as latin1 bytes")
+	require.NoError(t, c.QueryRowContext(ctx, "SELECT l1, s, js, b FROM t_copy_tmp WHERE id = 2").Scan(&l1, &s, &js, &b))
+	assert.False(t, l1.Valid)
+	assert.Equal(t, "", s)
+	assert.Equal(t, []byte{}, b)
+}
