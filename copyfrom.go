@@ -148,11 +148,11 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	name := "rawmysql-copyfrom-" + strconv.FormatUint(copySeq.Add(1), 10)
 	copySources.Store(name, cs)
 	defer copySources.Delete(name)
-	// The file is binary, and text columns get their values through CONVERT to the connection's character
-	// set, as the server converts a statement's strings. A file in a multibyte character set breaks binary
-	// values: MySQL refuses bytes not valid in it (error 1300), also for BLOB columns, and MariaDB 10.5 takes a
-	// lead byte such as 0xF0 with the bytes after it as one character, so an escape (\r, \0) or a field's tab
-	// among them is stored as it is and the fields after it shift (MariaDB 10.11 reads them right).
+	// The file is binary; text columns in another character set than the connection's get their values
+	// through CONVERT (convertTextColumns). A file in a multibyte character set breaks binary values: MySQL
+	// refuses bytes not valid in it (error 1300), also for BLOB columns, and MariaDB 10.5 takes a lead byte
+	// such as 0xF0 with the bytes after it as one character, so an escape (\r, \0) or a field's tab among
+	// them is stored as it is and the fields after it shift (MariaDB 10.11 reads them right).
 	fields, set, err := convertTextColumns(ctx, db, table, columns, charset)
 	if err != nil {
 		return 0, err
