@@ -19,7 +19,8 @@
 # rewrite names "mysql", so both runs compile the same suite.
 #
 # Environment: GORM_DSN (default root@tcp(127.0.0.1:3306)/gorm_suite?charset=utf8&parseTime=True, the shape of
-# GORM's CI DSN); the database it names is dropped and created before the run. DRIVER=rawmysql (default) or mysql.
+# GORM's CI DSN); the database it names is dropped and created before the run (a name without "suite" or
+# "test" other than gorm only with GORM_DROP_DB=1). DRIVER=rawmysql (default) or mysql.
 # SERVER_ERROR_TYPE=mysql makes rawmysql return go-sql-driver's *mysql.MySQLError (the README's one line for
 # GORM's TranslateError). KEEP=1 keeps the scratch directory (and the suite's log). SUITE_TIMEOUT (default 30m).
 # GO_TEST_FLAGS adds go test flags (-race, as GORM's tests_all.sh runs). DEBUG=true makes GORM log every statement.
@@ -114,7 +115,13 @@ fi
 (cd "$suite" && go mod tidy >/dev/null 2>&1 || go mod tidy)
 echo "modules: $(cd "$suite" && go list -m gorm.io/gorm gorm.io/driver/mysql github.com/go-sql-driver/mysql | tr '\n' ' ')"
 
-# 3. A fresh database (GORM's init() migrates before any TestMain could create it).
+# 3. A fresh database (GORM's init() migrates before any TestMain could create it). It is dropped first: only
+# a name that says it is a test database (gorm, or one containing "suite" or "test") unless GORM_DROP_DB=1.
+dbname=${GORM_DSN%%\?*}; dbname=${dbname##*/}
+case "$dbname" in
+gorm | *suite* | *test*) ;;
+*) [ "${GORM_DROP_DB:-}" = 1 ] || { echo "gorm.sh: refusing to drop database '$dbname' (GORM_DROP_DB=1 to allow)" >&2; exit 2; } ;;
+esac
 mkdir -p "$suite/internal/mkdb"
 cat >"$suite/internal/mkdb/main.go" <<'GO'
 // Added by rawmysql's compat/upstream/gorm.sh: drops and creates the database GORM_DSN names.
