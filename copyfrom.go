@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rawmysql/rawmysql/internal/sanitize"
-	"github.com/rawmysql/rawmysql/protocol"
 )
 
 // RowSource is the iterator CopyFrom reads rows from: Next advances to the next row (false at the end or on
@@ -111,9 +110,10 @@ func (e *CopyFromError) Unwrap() error { return e.Err }
 // does not grow with the number of rows and no file is written. Files named in LOAD DATA statements and the
 // allowAllFiles setting play no part: the data goes through a handler private to this call.
 //
-// When the server refuses LOAD DATA LOCAL (its local_infile is OFF), or the connection's character set is one
-// whose multibyte characters can contain a backslash byte (big5, gbk, sjis, cp932, gb18030), CopyFrom falls
-// back to multi-row INSERT statements sized to the server's max_allowed_packet.
+// The file is binary, so every character set works, also those whose multibyte characters can contain a
+// backslash byte (big5, gbk, sjis, cp932, gb18030): every 0x5C byte is escaped and comes back as itself. When
+// the server refuses LOAD DATA LOCAL (its local_infile is OFF), CopyFrom falls back to multi-row INSERT
+// statements sized to the server's max_allowed_packet.
 //
 // table is quoted as an identifier ("db.table" names a table of another database); columns must not be
 // empty. Errors found on the client side name the row (*CopyFromError); the statement is then aborted, which
@@ -142,7 +142,7 @@ func CopyFrom(ctx context.Context, db CopyTarget, table string, columns []string
 	}
 	target := quoteTable(table) + " (" + quoteIdents(columns) + ")"
 	cs := &copySource{src: src, ncols: len(columns)}
-	if protocol.IsMultibyteUnsafeCharset(charset) || !validCharsetName(charset) {
+	if !validCharsetName(charset) {
 		return copyInsert(ctx, db, target, cs, int(maxPacket))
 	}
 	name := "rawmysql-copyfrom-" + strconv.FormatUint(copySeq.Add(1), 10)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -384,4 +385,54 @@ func TestCopyFromTemporaryTable(t *testing.T) {
 	assert.False(t, l1.Valid)
 	assert.Equal(t, "", s)
 	assert.Equal(t, []byte{}, b)
+}
+
+// With a client character set whose multibyte characters can hold a 0x5C byte (sjis, gbk), the binary LOAD DATA
+// file still carries them: every 0x5C byte is escaped and comes back as itself. Values read back as Exec stores
+// them, in a column of that character set, a utf8mb4 one (converted) and a binary one; and LOAD DATA was used.
+func TestCopyFromMultibyteUnsafeCharset(t *testing.T) {
+	for _, tc := range []struct{ charset, char string }{
+		{"sjis", "\x95\x5c"}, // one sjis character whose second byte is a backslash
+		{"gbk", "\xd5\x5c"},  // the same in gbk
+	} {
+		t.Run(tc.charset, func(t *testing.T) {
+			db := openDB(t, "charset="+tc.charset)
+			ctx := context.Background()
+			c, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer c.Close()
+			base := tableName(t)
+			cols := " (id INT PRIMARY KEY, m VARCHAR(20) CHARACTER SET " + tc.charset +
+				", u VARCHAR(20) CHARACTER SET utf8mb4, b VARBINARY(20))"
+			for _, tbl := range []string{base + "_e", base + "_c"} {
+				_, err := c.ExecContext(ctx, "DROP TABLE IF EXISTS "+tbl)
+				require.NoError(t, err)
+				_, err = c.ExecContext(ctx, "CREATE TABLE "+tbl+cols)
+				require.NoError(t, err)
+				t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
+			}
+			v := "a" + tc.char + "\t" + tc.char + "\\"
+			rows := [][]any{{1, v, v, []byte(v)}, {2, tc.char, tc.char, []byte(tc.char)}}
+			for _, r := range rows {
+				_, err := c.ExecContext(ctx, "INSERT INTO "+base+"_e VALUES (?, ?, ?, ?)", r...)
+				require.NoError(t, err)
+			}
+			var before, after int
+			var name string
+			require.NoError(t, c.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Com_load'").Scan(&name, &before))
+			n, err := CopyFrom(ctx, c, base+"_c", []string{"id", "m", "u", "b"}, CopyFromRows(rows))
+			require.NoError(t, err)
+			assert.Equal(t, int64(2), n)
+			require.NoError(t, c.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Com_load'").Scan(&name, &after))
+			assert.Equal(t, before+1, after, "one LOAD DATA (not the INSERT fallback)")
+			dump := func(tbl string) string {
+				var s string
+				require.NoError(t, c.QueryRowContext(ctx, "SELECT GROUP_CONCAT(HEX(m), '/', HEX(u), '/', HEX(b) ORDER BY id) FROM "+tbl).Scan(&s))
+				return s
+			}
+			want := dump(base + "_e")
+			assert.Equal(t, want, dump(base+"_c"))
+			assert.Contains(t, want, strings.ToUpper(hex.EncodeToString([]byte(v))), "the m column holds the bytes sent")
+		})
+	}
 }
