@@ -51,6 +51,11 @@ func TestCompressedSuite(t *testing.T) {
 		"LargeValue20MiB":      TestLargeValue20MiB,
 		"ExecRowsAffected":     TestExecRowsAffectedLastInsertID,
 		"AbandonedResult":      TestAbandonedResultThenQuery,
+		// Pipelines under compression: each command a compressed packet of its own, sent before any reply.
+		"SendBatch":              TestSendBatchMatchesExec,
+		"SendBatchErrorsInOrder": TestSendBatchErrorsInOrder,
+		"SendBatchLargeReplies":  TestSendBatchLargeRepliesNoDeadlock,
+		"SendBatchBulkInTx":      TestSendBatchBulkInTransaction,
 	} {
 		t.Run(name, fn)
 	}

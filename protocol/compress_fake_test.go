@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -97,4 +98,63 @@ func TestCompressionNotOfferedStaysPlain(t *testing.T) {
 	defer pc.Close()
 	assert.False(t, pc.Compressed())
 	require.NoError(t, pc.Ping(context.Background()))
+}
+
+// TestCompressedPipeline: under compression a pipeline still sends its commands before reading any reply,
+// each in a compressed packet of its own numbered from 0 (the server restarts the compressed sequence with each
+// command). The fake server reads all three commands before it answers the first: a client that waited for
+// each reply would stall here.
+func TestCompressedPipeline(t *testing.T) {
+	const n = 3
+	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocol.ClientCompress})
+		if c.ExpectHandshakeResponse() == nil {
+			return
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
+		nc := c.NetConn()
+		_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+		for i := 0; i < n; i++ {
+			hdr := make([]byte, 7)
+			if _, err := io.ReadFull(nc, hdr); err != nil {
+				c.Errorf("command %d: read compressed header: %v", i, err)
+				return
+			}
+			body := make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)
+			if _, err := io.ReadFull(nc, body); err != nil {
+				c.Errorf("command %d: read compressed payload: %v", i, err)
+				return
+			}
+			want := protocol.PacketBytes(0, append([]byte{byte(protocol.ComQuery)}, fmt.Sprintf("DO %d", i)...))
+			if hdr[3] != 0 || !bytes.Equal(hdr[4:7], []byte{0, 0, 0}) || !bytes.Equal(body, want) {
+				c.Errorf("command %d: unexpected compressed packet % x % x", i, hdr, body)
+				return
+			}
+		}
+		for i := 0; i < n; i++ {
+			okp := protocoltest.OK(uint64(i), 0, protocoltest.StatusAutocommit, 0, "")
+			if _, err := nc.Write(protocol.BuildCompressed(t, 1, protocol.PacketBytes(1, okp), false)); err != nil {
+				c.Errorf("write: %v", err)
+				return
+			}
+		}
+	})
+	nc, err := net.Dial("tcp", fake.Addr())
+	require.NoError(t, err)
+	pc, err := protocol.Connect(t.Context(), nc, protocol.Options{User: "u", AllowNativePasswords: true, Compress: true})
+	require.NoError(t, err)
+	defer pc.Close()
+	require.True(t, pc.Compressed())
+	cmds := make([]protocol.PipeCmd, n)
+	for i := range cmds {
+		cmds[i] = protocol.PipeCmd{Kind: protocol.PipeQuery, Text: fmt.Sprintf("DO %d", i)}
+	}
+	res := make([]protocol.PipeResult, n)
+	require.NoError(t, pc.Pipeline(context.Background(), cmds, res))
+	for i := range res {
+		require.NoError(t, res[i].Err, i)
+		assert.Equal(t, uint64(i), res[i].OK.AffectedRows)
+	}
+	fake.Close()
+	assert.Empty(t, fake.Errs())
 }

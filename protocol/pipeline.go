@@ -17,7 +17,7 @@ import (
 // caller's goroutine reads the replies. With protocol compression or a packet tracer (whose state is not
 // shared across goroutines) the commands go out in windows of at most pipeWindow bytes instead, each window's
 // replies read before the next is written: a window fits in the server's socket buffer, so the server can
-// always take it whole. Under compression a window is one command (no pipelining).
+// always take it whole. Under compression each command is a compressed packet of its own.
 
 // PipeKind is the command of a PipeCmd.
 type PipeKind uint8
@@ -202,7 +202,7 @@ func (p *pipe) runWindows() error {
 // that needs a reply not read yet) and sets *window to the number of commands written.
 func (p *pipe) writeAll(window *int) error {
 	c := p.c
-	start := 0
+	start, windowBytes := 0, 0
 	if window != nil {
 		start = *window
 	}
@@ -252,12 +252,23 @@ func (p *pipe) writeAll(window *int) error {
 		p.encoded = i + 1
 		p.cond.Broadcast()
 		p.mu.Unlock()
-		// Under compression each command goes out and is answered on its own: the compressed sequence
-		// restarts with every command, so commands cannot share a compressed packet.
-		if len(p.out) >= pipeWindow || window != nil && c.f.comp != nil {
-			if c.f.comp != nil {
-				c.f.comp.seq = 0
+		if c.f.comp != nil {
+			// Under compression each command goes out in compressed packets of its own numbered from 0: the
+			// server restarts the compressed sequence when it starts a command, so commands cannot share a
+			// compressed packet, but they can follow each other before any reply (the reader follows the
+			// server's numbering).
+			c.f.comp.seq = 0
+			windowBytes += len(p.out)
+			if err := p.flush(); err != nil {
+				return err
 			}
+			if window != nil && windowBytes >= pipeWindow {
+				*window = i + 1
+				return nil
+			}
+			continue
+		}
+		if len(p.out) >= pipeWindow {
 			if err := p.flush(); err != nil {
 				return err
 			}
