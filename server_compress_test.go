@@ -56,6 +56,12 @@ func TestCompressedSuite(t *testing.T) {
 		"SendBatchErrorsInOrder": TestSendBatchErrorsInOrder,
 		"SendBatchLargeReplies":  TestSendBatchLargeRepliesNoDeadlock,
 		"SendBatchBulkInTx":      TestSendBatchBulkInTransaction,
+		// Cancellation: KILL QUERY, then the compressed reply drained from where the deadline cut it, and the
+		// connection reused (until 2026-12-02 a compressed connection was closed, its statement left running).
+		"CancelKillsQuery":         TestCancelKillsQuery,
+		"CancelKillsBlockedUpdate": TestCancelKillsBlockedUpdate,
+		"CancelDuringRows":         TestCancelDuringRows,
+		"RecycledSpareIsClean":     TestRecycledSpareIsClean,
 	} {
 		t.Run(name, fn)
 	}

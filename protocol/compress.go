@@ -97,7 +97,8 @@ type compressor struct {
 	in   []byte // decompressed bytes not yet read are in[inR:]
 	inR  int
 	hdr  [compressedHeaderLen]byte
-	cbuf []byte // compressed payload being read
+	hdrN int    // bytes of hdr read so far (a read cut by a deadline resumes where it stopped)
+	cbuf []byte // compressed payload being read (the part read so far)
 	out  []byte // compressed packet being written
 }
 
@@ -167,9 +168,22 @@ func (z *compressor) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// readOne reads the next compressed packet into in. A read cut short (a deadline set to interrupt a blocked
+// read when a context ends, after which the connection is drained and reused) keeps what arrived in hdr and
+// cbuf, and the next call goes on from there, so the compressed stream stays in step.
 func (z *compressor) readOne() error {
-	if _, err := io.ReadFull(z.nc, z.hdr[:]); err != nil {
-		return err
+	if z.hdrN == 0 {
+		z.cbuf = z.cbuf[:0]
+	}
+	if z.hdrN < compressedHeaderLen {
+		n, err := io.ReadFull(z.nc, z.hdr[z.hdrN:])
+		z.hdrN += n
+		if err != nil {
+			if err == io.EOF && z.hdrN > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
 	}
 	clen := int(z.hdr[0]) | int(z.hdr[1])<<8 | int(z.hdr[2])<<16
 	// Servers do not always follow the client's count (an early ERR answers a half-sent command), and
@@ -177,18 +191,20 @@ func (z *compressor) readOne() error {
 	z.seq = z.hdr[3] + 1
 	ulen := int(z.hdr[4]) | int(z.hdr[5])<<8 | int(z.hdr[6])<<16
 	// Read the payload in steps, so a lying length costs no more memory than the bytes that arrive.
-	z.cbuf = z.cbuf[:0]
 	for len(z.cbuf) < clen {
 		step := min(clen-len(z.cbuf), 64<<10)
 		start := len(z.cbuf)
 		z.cbuf = append(z.cbuf, make([]byte, step)...)
-		if _, err := io.ReadFull(z.nc, z.cbuf[start:]); err != nil {
+		m, err := io.ReadFull(z.nc, z.cbuf[start:])
+		z.cbuf = z.cbuf[:start+m]
+		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return err
 		}
 	}
+	z.hdrN = 0 // the packet is complete: the next call reads a new one
 	z.in, z.inR = z.in[:0], 0
 	if ulen == 0 {
 		z.in = append(z.in, z.cbuf...)

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"crypto/rand"
 	"io"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -261,4 +262,64 @@ func refDecompress(b []byte) []byte {
 		out = append(out, data...)
 	}
 	return out
+}
+
+// cutReader returns in's bytes, failing once with a timeout after cut bytes (as a read deadline set to
+// interrupt a blocked read does); later reads go on.
+type cutReader struct {
+	in   []byte
+	cut  int
+	done bool
+}
+
+func (r *cutReader) Read(p []byte) (int, error) {
+	if !r.done && r.cut == 0 {
+		r.done = true
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := len(p)
+	if !r.done {
+		n = min(n, r.cut)
+	}
+	n = copy(p, r.in[:min(n, len(r.in))])
+	if n == 0 {
+		return 0, io.EOF
+	}
+	r.in = r.in[n:]
+	if !r.done {
+		r.cut -= n
+	}
+	return n, nil
+}
+
+func (r *cutReader) Write(p []byte) (int, error) { return len(p), nil }
+
+// A read of compressed packets cut by a deadline anywhere (in a header, in a payload, between packets) resumes
+// where it stopped: the packets read afterwards are the ones sent (cancel recovery drains a compressed
+// connection this way).
+func TestCompressedReadResumesAfterTimeout(t *testing.T) {
+	ok := []byte{0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00}
+	row := bytes.Repeat([]byte("abcdefgh"), 100)
+	stream := append(frame(1, ok), frame(2, row)...)
+	var in []byte
+	in = append(in, buildCompressed(t, 1, stream[:len(ok)+4+100], false)...)
+	in = append(in, buildCompressed(t, 2, stream[len(ok)+4+100:], true)...)
+	for cut := 0; cut < len(in); cut++ {
+		f := compressedFramer(&cutReader{in: in, cut: cut})
+		f.seq = 1
+		var got [][]byte
+		timeouts := 0
+		for len(got) < 2 {
+			p, err := f.readPacket()
+			if err != nil {
+				require.ErrorIs(t, err, os.ErrDeadlineExceeded, "cut at %d", cut)
+				timeouts++
+				require.Equal(t, 1, timeouts, "cut at %d: one timeout", cut)
+				continue
+			}
+			got = append(got, bytes.Clone(p))
+		}
+		assert.Equal(t, ok, got[0], "cut at %d", cut)
+		assert.Equal(t, row, got[1], "cut at %d", cut)
+	}
 }

@@ -596,7 +596,7 @@ func (c *Conn) unlock(err error) error {
 		err = ctx.Err()
 		switch {
 		case !c.f.cmdWritten: // nothing reached the server
-		case c.phase != phaseNone && c.CancelFunc != nil && c.f.comp == nil && !c.f.joining:
+		case c.phase != phaseNone && c.CancelFunc != nil && !c.f.joining:
 			next = StateCancelling
 		default:
 			next = StateBroken
