@@ -44,7 +44,7 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 # internal/testenv (the dockertest module) built once, so test binaries do not each `go run` it.
 TESTENV := $(CURDIR)/.testenv/testenv
 
-.PHONY: run test test-ha deps deps-ha fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
+.PHONY: run test test-ha test-compressed deps deps-ha fuzz fuzz-smoke lint bench testenv images test-server test-matrix compat-servers
 
 ## run: run the rawmysql CLI against an embedded in-memory server (cmd/rawmysql/demo; no database needed)
 run:
@@ -80,6 +80,11 @@ HA_PACKAGES ?= . ./internal/testserver
 ## test-ha: race-test the cluster tests (failover, target servers, Galera, replication) under build tag ha
 test-ha: deps deps-ha
 	GOWORK=off $(GO) test -tags ha $(TESTFLAGS) -timeout $(TEST_TIMEOUT) -run '$(HA_RUN)' -v $(HA_PACKAGES)
+
+## test-compressed: race-test the root package with every connection compressed (compress=true), against the
+## private MariaDB: compression under every feature (pipelines, cancellation, LOAD DATA, large values)
+test-compressed: deps
+	RAWMYSQL_TEST_PARAMS=compress=true GOWORK=off $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) .
 
 ## testenv: build internal/testenv, which starts the Docker test servers through dockertest
 testenv:
