@@ -22,29 +22,11 @@ import (
 // compressed packets by hand after the authentication OK.
 func TestCompressedConnection(t *testing.T) {
 	done := make(chan error, 1)
-	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocol.ClientCompress})
-		r := c.ExpectHandshakeResponse()
-		if r == nil {
-			return
-		}
-		if r.Capabilities&protocol.ClientCompress == 0 {
-			c.Errorf("client did not ask for compression")
-			return
-		}
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")) // last plain packet
-		nc := c.NetConn()
+	pc, fake := compressedFake(t, func(c *protocoltest.Conn, nc net.Conn) {
 		for i := 0; i < 2; i++ {
 			_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
-			hdr := make([]byte, 7)
-			if _, err := io.ReadFull(nc, hdr); err != nil {
-				c.Errorf("read compressed header: %v", err)
-				return
-			}
-			clen := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
-			body := make([]byte, clen)
-			if _, err := io.ReadFull(nc, body); err != nil {
-				c.Errorf("read compressed payload: %v", err)
+			hdr, body, ok := readCompressed(c, nc, i)
+			if !ok {
 				return
 			}
 			if hdr[3] != 0 || !bytes.Equal(hdr[4:7], []byte{0, 0, 0}) || !bytes.Equal(body, protocol.PacketBytes(0, []byte{byte(protocol.ComPing)})) {
@@ -59,11 +41,6 @@ func TestCompressedConnection(t *testing.T) {
 		}
 		done <- nil
 	})
-	nc, err := net.Dial("tcp", fake.Addr())
-	require.NoError(t, err)
-	pc, err := protocol.Connect(t.Context(), nc, protocol.Options{User: "u", AllowNativePasswords: true, Compress: true})
-	require.NoError(t, err)
-	defer pc.Close()
 	assert.True(t, pc.Compressed())
 	assert.True(t, pc.Capabilities().Has(protocol.ClientCompress))
 	require.NoError(t, pc.Ping(context.Background()))
@@ -74,6 +51,48 @@ func TestCompressedConnection(t *testing.T) {
 		t.Fatal("script did not finish")
 	}
 	assert.Empty(t, fake.Errs())
+}
+
+// compressedFake starts a fake server that offers compression, requires the client to ask for it, logs it in
+// and hands the raw socket (compressed packets from then on) to script; it returns the client's connection
+// (closed when the test ends) and the server.
+func compressedFake(t *testing.T, script func(c *protocoltest.Conn, nc net.Conn)) (*protocol.Conn, *protocoltest.Server) {
+	t.Helper()
+	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
+		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocol.ClientCompress})
+		r := c.ExpectHandshakeResponse()
+		if r == nil {
+			return
+		}
+		if r.Capabilities&protocol.ClientCompress == 0 {
+			c.Errorf("client did not ask for compression")
+			return
+		}
+		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, "")) // last plain packet
+		script(c, c.NetConn())
+	})
+	nc, err := net.Dial("tcp", fake.Addr())
+	require.NoError(t, err)
+	pc, err := protocol.Connect(t.Context(), nc, protocol.Options{User: "u", AllowNativePasswords: true, Compress: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { pc.Close() })
+	return pc, fake
+}
+
+// readCompressed reads the client's next compressed packet (the i-th command): its 7-byte header and payload.
+// A failure is recorded on c and ok is false.
+func readCompressed(c *protocoltest.Conn, nc net.Conn, i int) (hdr, body []byte, ok bool) {
+	hdr = make([]byte, 7)
+	if _, err := io.ReadFull(nc, hdr); err != nil {
+		c.Errorf("command %d: read compressed header: %v", i, err)
+		return nil, nil, false
+	}
+	body = make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)
+	if _, err := io.ReadFull(nc, body); err != nil {
+		c.Errorf("command %d: read compressed payload: %v", i, err)
+		return nil, nil, false
+	}
+	return hdr, body, true
 }
 
 func TestCompressionNotOfferedStaysPlain(t *testing.T) {
@@ -106,23 +125,11 @@ func TestCompressionNotOfferedStaysPlain(t *testing.T) {
 // each reply would stall here.
 func TestCompressedPipeline(t *testing.T) {
 	const n = 3
-	fake := protocoltest.NewServer(t, func(c *protocoltest.Conn) {
-		c.SendHandshake(protocoltest.HandshakeOpts{Capabilities: protocoltest.DefaultCapabilities | protocol.ClientCompress})
-		if c.ExpectHandshakeResponse() == nil {
-			return
-		}
-		c.WritePacket(protocoltest.OK(0, 0, protocoltest.StatusAutocommit, 0, ""))
-		nc := c.NetConn()
+	pc, fake := compressedFake(t, func(c *protocoltest.Conn, nc net.Conn) {
 		_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
 		for i := 0; i < n; i++ {
-			hdr := make([]byte, 7)
-			if _, err := io.ReadFull(nc, hdr); err != nil {
-				c.Errorf("command %d: read compressed header: %v", i, err)
-				return
-			}
-			body := make([]byte, int(hdr[0])|int(hdr[1])<<8|int(hdr[2])<<16)
-			if _, err := io.ReadFull(nc, body); err != nil {
-				c.Errorf("command %d: read compressed payload: %v", i, err)
+			hdr, body, ok := readCompressed(c, nc, i)
+			if !ok {
 				return
 			}
 			want := protocol.PacketBytes(0, append([]byte{byte(protocol.ComQuery)}, fmt.Sprintf("DO %d", i)...))
@@ -139,11 +146,6 @@ func TestCompressedPipeline(t *testing.T) {
 			}
 		}
 	})
-	nc, err := net.Dial("tcp", fake.Addr())
-	require.NoError(t, err)
-	pc, err := protocol.Connect(t.Context(), nc, protocol.Options{User: "u", AllowNativePasswords: true, Compress: true})
-	require.NoError(t, err)
-	defer pc.Close()
 	require.True(t, pc.Compressed())
 	cmds := make([]protocol.PipeCmd, n)
 	for i := range cmds {
