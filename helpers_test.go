@@ -75,13 +75,26 @@ func tableName(t testing.TB) string {
 // seqTable returns a derived table (to be given an alias) of the integers 1..n in a column seq, for any server.
 func seqTable(n int) string { return testserver.SeqTable(n) }
 
+// mustExec runs q on db (a *sql.DB, *sql.Conn or *sql.Tx) and fails the test on an error.
 func mustExec(t testing.TB, db interface {
-	Exec(string, ...any) (sql.Result, error)
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, q string) sql.Result {
 	t.Helper()
-	res, err := db.Exec(q)
+	res, err := db.ExecContext(context.Background(), q)
 	require.NoError(t, err, q)
 	return res
+}
+
+// sessionConn returns one connection of db, closed when the test ends, after running setup on it (SET ...).
+func sessionConn(t testing.TB, db *sql.DB, setup ...string) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	for _, q := range setup {
+		mustExec(t, c, q)
+	}
+	return c
 }
 
 // serverIsMySQL reports whether db's server is Oracle MySQL (not MariaDB), from SELECT VERSION() and

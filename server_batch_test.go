@@ -325,11 +325,7 @@ func TestSendBatchBulkInTransaction(t *testing.T) {
 func TestSendBatchBulkInTransactionNonTransactionalTable(t *testing.T) {
 	db, tbl := mariadbTable(t, "(k INT, v VARCHAR(20) NOT NULL) ENGINE=MyISAM")
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = conn.ExecContext(ctx, "SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
-	require.NoError(t, err)
+	conn := sessionConn(t, db, "SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
 	tx, err := conn.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	defer tx.Rollback()
@@ -356,11 +352,7 @@ func TestSendBatchBulkInTransactionNonTransactionalTable(t *testing.T) {
 func TestSendBatchBulkAutocommitOff(t *testing.T) {
 	db, tbl := mariadbTable(t, "(id INT PRIMARY KEY) ENGINE=InnoDB")
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = conn.ExecContext(ctx, "SET autocommit = 0")
-	require.NoError(t, err)
+	conn := sessionConn(t, db, "SET autocommit = 0")
 	b := &Batch{}
 	for i := 1; i <= 20; i++ {
 		b.Queue("INSERT INTO "+tbl+" (id) VALUES (?)", min(i, 19)) // the 20th collides with the 19th
@@ -370,10 +362,8 @@ func TestSendBatchBulkAutocommitOff(t *testing.T) {
 		require.NoError(t, res[i].Err, "statement %d", i)
 	}
 	require.Error(t, res[19].Err)
-	_, err = conn.ExecContext(ctx, "COMMIT")
-	require.NoError(t, err)
-	_, err = conn.ExecContext(ctx, "SET autocommit = 1")
-	require.NoError(t, err)
+	mustExec(t, conn, "COMMIT")
+	mustExec(t, conn, "SET autocommit = 1")
 	var cnt int
 	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+tbl).Scan(&cnt))
 	assert.Equal(t, 19, cnt)

@@ -356,14 +356,8 @@ func TestCopyFromCancelMidStream(t *testing.T) {
 func TestCopyFromTemporaryTable(t *testing.T) {
 	db := openDB(t, "")
 	ctx := context.Background()
-	c, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer c.Close()
-	mustExecCtx := func(q string) {
-		_, err := c.ExecContext(ctx, q)
-		require.NoError(t, err, q)
-	}
-	mustExecCtx("CREATE TEMPORARY TABLE t_copy_tmp (id INT PRIMARY KEY, l1 VARCHAR(20) CHARACTER SET latin1, " +
+	c := sessionConn(t, db)
+	mustExec(t, c, "CREATE TEMPORARY TABLE t_copy_tmp (id INT PRIMARY KEY, l1 VARCHAR(20) CHARACTER SET latin1, "+
 		"s VARCHAR(20) CHARACTER SET utf8mb4, js JSON, b BLOB)")
 	defer c.ExecContext(ctx, "DROP TEMPORARY TABLE t_copy_tmp")
 	rows := [][]any{{1, "héllo", "wörld ✓", `{"a": "é"}`, []byte{0xf0, '\\', '\t', 0}}, {2, nil, "", "[]", []byte{}}}
@@ -398,17 +392,13 @@ func TestCopyFromMultibyteUnsafeCharset(t *testing.T) {
 		t.Run(tc.charset, func(t *testing.T) {
 			db := openDB(t, "charset="+tc.charset)
 			ctx := context.Background()
-			c, err := db.Conn(ctx)
-			require.NoError(t, err)
-			defer c.Close()
+			c := sessionConn(t, db)
 			base := tableName(t)
 			cols := " (id INT PRIMARY KEY, m VARCHAR(20) CHARACTER SET " + tc.charset +
 				", u VARCHAR(20) CHARACTER SET utf8mb4, b VARBINARY(20))"
 			for _, tbl := range []string{base + "_e", base + "_c"} {
-				_, err := c.ExecContext(ctx, "DROP TABLE IF EXISTS "+tbl)
-				require.NoError(t, err)
-				_, err = c.ExecContext(ctx, "CREATE TABLE "+tbl+cols)
-				require.NoError(t, err)
+				mustExec(t, c, "DROP TABLE IF EXISTS "+tbl)
+				mustExec(t, c, "CREATE TABLE "+tbl+cols)
 				t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + tbl) })
 			}
 			v := "a" + tc.char + "\t" + tc.char + "\\"
